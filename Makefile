@@ -1,0 +1,47 @@
+# The template repository's own commands. On a fresh machine:
+#   make demo    scaffold, train, serve and query a model service
+#   make test    install what the tests need and run every test
+
+PYTHON ?= python3
+VENV ?= .venv
+BIN := $(abspath $(VENV))/bin
+PYTEST_ARGS ?=
+
+# The generated repos' `make` calls uv; it comes from this virtual environment.
+export PATH := $(BIN):$(PATH)
+export BENTOML_DO_NOT_TRACK := true
+
+.DEFAULT_GOAL := help
+.PHONY: help install system-packages demo test test-fast lint golden lock
+
+help: ## List the targets
+	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  %-16s %s\n", $$1, $$2}'
+
+$(VENV)/.installed: pyproject.toml
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet -e '.[test]'
+	touch $@
+
+install: $(VENV)/.installed ## Create .venv with the package and its test dependencies
+
+system-packages: ## Install the Debian packages the test tiers need, when missing
+	bash scripts/system-packages.sh
+
+demo: install ## Scaffold the default service into build/, train, serve, send a prediction
+	$(BIN)/python -m goldenpath demo
+
+test: install system-packages ## Run every test (installs what they need first)
+	$(BIN)/python -m pytest $(PYTEST_ARGS)
+
+test-fast: install ## Run the tests that take seconds, not minutes
+	$(BIN)/python -m pytest -m "not generated_make and not server" $(PYTEST_ARGS)
+
+lint: install ## Lint the template repo's own Python
+	$(BIN)/ruff check src tests
+	$(BIN)/ruff format --check src tests
+
+golden: install ## Regenerate tests/golden/default/ from the default answers
+	$(BIN)/python -m tests.support.golden
+
+lock: install ## Re-resolve the generated repo's uv.lock (templates/model-service/uv.lock.jinja)
+	$(BIN)/python -m tests.support.relock

@@ -1,0 +1,34 @@
+#!/usr/bin/env bash
+# Installs the Debian packages that the test tiers need when they are missing: promtool and Prometheus
+# (monitoring), podman, buildah, runc and debootstrap (real image builds and runs), wrk (load).
+# Needs root and apt-get; elsewhere it names what is missing and fails, so no test silently skips.
+set -euo pipefail
+
+declare -A command_of=(
+  [prometheus]=promtool
+  [podman]=podman
+  [buildah]=buildah
+  [runc]=runc
+  [debootstrap]=debootstrap
+  [wrk]=wrk
+)
+export PATH="$PATH:/usr/sbin:/sbin"
+
+missing=()
+for package in "${!command_of[@]}"; do
+  command -v "${command_of[$package]}" >/dev/null 2>&1 || missing+=("$package")
+done
+if [ ${#missing[@]} -eq 0 ]; then
+  exit 0
+fi
+
+if [ "$(id -u)" -ne 0 ] || ! command -v apt-get >/dev/null 2>&1; then
+  echo "missing system packages: ${missing[*]}" >&2
+  echo "install them (Debian/Ubuntu: sudo apt-get install ${missing[*]}) and run make test again" >&2
+  exit 1
+fi
+
+echo "installing system packages: ${missing[*]}" >&2
+export DEBIAN_FRONTEND=noninteractive
+apt-get update -qq
+apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null

@@ -1,0 +1,5 @@
+import sys
+
+from goldenpath.cli import main
+
+sys.exit(main())

@@ -1,0 +1,49 @@
+"""The one way this package runs commands: echoed, checked, with a readable failure."""
+
+from __future__ import annotations
+
+import os
+import shlex
+import subprocess
+import sys
+from collections.abc import Mapping, Sequence
+from pathlib import Path
+
+
+class CommandError(RuntimeError):
+    """A command exited non-zero; the message carries the command and the end of its output."""
+
+    def __init__(self, command: Sequence[str], returncode: int, output: str) -> None:
+        tail = "\n".join(output.strip().splitlines()[-30:])
+        super().__init__(f"`{shlex.join(command)}` exited with {returncode}\n{tail}")
+        self.returncode = returncode
+        self.output = output
+
+
+def run(
+    command: Sequence[str],
+    *,
+    cwd: Path | None = None,
+    env: Mapping[str, str] | None = None,
+    echo: bool = True,
+    check: bool = True,
+) -> subprocess.CompletedProcess[str]:
+    """Run a command, capturing its output; raise CommandError when it fails and check is set."""
+    if echo:
+        where = f" (in {cwd})" if cwd else ""
+        print(f"$ {shlex.join(command)}{where}", file=sys.stderr, flush=True)
+    merged = {**os.environ, **(env or {})}
+    try:
+        done = subprocess.run(
+            list(command),
+            cwd=cwd,
+            env=merged,
+            capture_output=True,
+            text=True,
+            check=False,
+        )
+    except OSError as error:  # the program is missing or cannot be run
+        raise CommandError(command, 127, str(error)) from error
+    if check and done.returncode != 0:
+        raise CommandError(command, done.returncode, done.stdout + done.stderr)
+    return done

@@ -1,0 +1,1 @@
+"""iris-classifier: the model service package."""

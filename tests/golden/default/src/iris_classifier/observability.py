@@ -1,0 +1,120 @@
+"""Request ids, structured logs, model version headers and rejected-input counts.
+
+`RequestContextMiddleware` wraps every HTTP request: it takes the caller's X-Request-ID (or makes
+one), returns it with X-Model-Version on the response, and counts the 4xx answers of the prediction
+endpoints by validation reason. Log lines from `logger` carry the request id and the model version.
+"""
+
+from __future__ import annotations
+
+import contextvars
+import json
+import logging
+import re
+import sys
+import uuid
+from typing import Any
+
+from .metrics import REJECTED_INPUTS
+
+logger = logging.getLogger("model_service")
+
+_request_id: contextvars.ContextVar[str] = contextvars.ContextVar("request_id", default="-")
+_SAFE_REQUEST_ID = re.compile(r"^[A-Za-z0-9._:-]{1,128}$")
+
+
+class ServingState:
+    """What this worker serves; set once the model has loaded."""
+
+    model_version = "none"
+
+
+STATE = ServingState()
+
+
+def current_request_id() -> str:
+    return _request_id.get()
+
+
+class JsonFormatter(logging.Formatter):
+    """One JSON object per line, with the request id and model version on every record."""
+
+    def format(self, record: logging.LogRecord) -> str:
+        entry: dict[str, Any] = {
+            "time": self.formatTime(record, "%Y-%m-%dT%H:%M:%S%z"),
+            "level": record.levelname,
+            "logger": record.name,
+            "message": record.getMessage(),
+            "request_id": current_request_id(),
+            "model_version": STATE.model_version,
+        }
+        entry.update(getattr(record, "fields", {}))
+        if record.exc_info:
+            entry["exception"] = self.formatException(record.exc_info)
+        return json.dumps(entry, default=str)
+
+
+def configure_logging(level: int = logging.INFO) -> None:
+    """Send this service's logs to stderr as JSON lines (idempotent)."""
+    if any(isinstance(h.formatter, JsonFormatter) for h in logger.handlers):
+        return
+    handler = logging.StreamHandler(sys.stderr)
+    handler.setFormatter(JsonFormatter())
+    logger.addHandler(handler)
+    logger.setLevel(level)
+    logger.propagate = False
+
+
+def rejection_reasons(body: bytes) -> list[str]:
+    """The validation error types in a 4xx body (pydantic's `type` per error), or ["invalid"]."""
+    try:
+        payload = json.loads(body)
+    except ValueError:
+        return ["invalid"]
+    # BentoML answers validation errors as {"detail": [...]} and raised 4xx errors as a list.
+    errors = payload.get("detail") if isinstance(payload, dict) else payload
+    if not isinstance(errors, list):
+        return ["invalid"]
+    reasons = sorted({e["type"] for e in errors if isinstance(e, dict) and "type" in e})
+    return reasons or ["invalid"]
+
+
+class RequestContextMiddleware:
+    """ASGI middleware: request id in, request id and model version out, rejections counted."""
+
+    def __init__(self, app: Any, prediction_paths: tuple[str, ...] = ()) -> None:
+        self.app = app
+        self.prediction_paths = prediction_paths
+
+    async def __call__(self, scope: dict, receive: Any, send: Any) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        incoming = dict(scope.get("headers", [])).get(b"x-request-id", b"").decode("latin-1")
+        request_id = incoming if _SAFE_REQUEST_ID.match(incoming) else uuid.uuid4().hex
+        token = _request_id.set(request_id)
+        path = scope.get("path", "")
+        watch = path in self.prediction_paths
+        status = 0
+        body = bytearray()
+
+        async def send_with_context(message: dict) -> None:
+            nonlocal status
+            if message["type"] == "http.response.start":
+                status = message["status"]
+                message["headers"] = [
+                    *message.get("headers", []),
+                    (b"x-request-id", request_id.encode()),
+                    (b"x-model-version", STATE.model_version.encode()),
+                ]
+            elif message["type"] == "http.response.body" and watch and 400 <= status < 500:
+                body.extend(message.get("body", b""))
+                if not message.get("more_body", False):
+                    for reason in rejection_reasons(bytes(body)):
+                        REJECTED_INPUTS.labels(endpoint=path, reason=reason).inc()
+            await send(message)
+
+        try:
+            await self.app(scope, receive, send_with_context)
+        finally:
+            _request_id.reset(token)

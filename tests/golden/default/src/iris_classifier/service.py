@@ -1,0 +1,90 @@
+"""The BentoML service: a typed contract, a single and a batched prediction endpoint, readiness
+that waits for a warm-up prediction, and model metrics.
+
+Serve it with `make serve`; the contract is in schema.py, the model loading in model.py.
+"""
+
+from __future__ import annotations
+
+import logging
+
+import bentoml
+from bentoml.exceptions import ServiceUnavailable
+
+from . import model as model_store
+from .metrics import MODEL_INFO, MODEL_READY, PREDICTIONS, observe_features
+from .observability import STATE, RequestContextMiddleware, configure_logging, logger
+from .schema import EXAMPLE_ROW, MAX_BATCH_SIZE, Batch, FeatureVector, Prediction
+from .settings import MODEL_NAME, MODEL_TAG, SERVICE_NAME
+
+PREDICTION_PATHS = ("/predict", "/predict_batch")
+
+
+@bentoml.service(
+    name=SERVICE_NAME,
+    traffic={"timeout": 10, "max_concurrency": 64},
+)
+class ModelService:
+    """Serves the model registered under MODEL_TAG (default: the newest version)."""
+
+    def __init__(self) -> None:
+        configure_logging()
+        MODEL_READY.set(0)
+        self.model: model_store.LoadedModel | None = None
+        try:
+            loaded = model_store.load(MODEL_TAG)
+            loaded.predict([EXAMPLE_ROW])  # warm-up: ready only once a real prediction works
+        except Exception:
+            logger.error(
+                "model %s could not be loaded or failed its warm-up prediction; not ready",
+                MODEL_TAG,
+                exc_info=logger.isEnabledFor(logging.DEBUG),
+                extra={"fields": {"model_tag": MODEL_TAG, "event": "model_load_failed"}},
+            )
+            return
+        self.model = loaded
+        STATE.model_version = loaded.version
+        MODEL_INFO.labels(model_name=MODEL_NAME, model_version=loaded.version).set(1)
+        MODEL_READY.set(1)
+        logger.info("model %s loaded and warmed up", loaded.tag)
+
+    def __is_ready__(self) -> bool:
+        return self.model is not None
+
+    def _ready_model(self) -> model_store.LoadedModel:
+        if self.model is None:
+            raise ServiceUnavailable(f"model {MODEL_TAG} is not loaded; see the service logs")
+        return self.model
+
+    def _predict(self, rows: list[list[float]]) -> list[Prediction]:
+        loaded = self._ready_model()
+        observe_features(rows)
+        predictions = []
+        for label, probability in loaded.predict(rows):
+            PREDICTIONS.labels(label=label, model_version=loaded.version).inc()
+            predictions.append(
+                Prediction(label=label, probability=probability, model_version=loaded.version)
+            )
+        return predictions
+
+    @bentoml.api(route="/predict")
+    def predict(self, features: FeatureVector) -> Prediction:
+        """Classify one feature vector."""
+        prediction = self._predict([features])[0]
+        logger.info("predicted %s", prediction.label, extra={"fields": {"rows": 1}})
+        return prediction
+
+    @bentoml.api(
+        route="/predict_batch",
+        batchable=True,
+        max_batch_size=MAX_BATCH_SIZE,
+        max_latency_ms=100,
+    )
+    def predict_batch(self, instances: Batch) -> list[Prediction]:
+        """Classify a batch of feature vectors; concurrent requests are batched together."""
+        predictions = self._predict(instances)
+        logger.info("predicted a batch", extra={"fields": {"rows": len(instances)}})
+        return predictions
+
+
+ModelService.add_asgi_middleware(RequestContextMiddleware, prediction_paths=PREDICTION_PATHS)

@@ -1,0 +1,18 @@
+"""The shared answer sets in tests/answers/*.yml."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+ANSWERS_DIR = Path(__file__).resolve().parents[1] / "answers"
+
+
+def answer_sets() -> dict[str, dict[str, Any]]:
+    """Every answer set by name (file stem)."""
+    return {
+        path.stem: yaml.safe_load(path.read_text()) or {}
+        for path in sorted(ANSWERS_DIR.glob("*.yml"))
+    }

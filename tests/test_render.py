@@ -1,0 +1,118 @@
+"""Every answer set renders into a repo whose files all parse, whose Python is lint-clean and
+formatted, and whose lock file is valid for its pyproject.toml."""
+
+import json
+import re
+import subprocess
+import sys
+import tomllib
+from pathlib import Path
+
+import pytest
+import yaml
+from jinja2.utils import htmlsafe_json_dumps
+
+from .support.answers import answer_sets
+from .support.project import copy_project, files_of
+
+ANSWER_SETS = answer_sets()
+UNRENDERED = re.compile(r"(?<!\$)\{\{|\{%|\{#|%\}|#\}")
+
+
+@pytest.fixture(scope="module", params=sorted(ANSWER_SETS))
+def rendered(request, tmp_path_factory) -> tuple[dict, Path]:
+    answers = ANSWER_SETS[request.param]
+    return answers, copy_project(tmp_path_factory.mktemp(request.param) / "repo", **answers)
+
+
+def answer_texts(answers: dict) -> list[str]:
+    """The ways an answer may legitimately appear in output (as typed, and JSON-quoted)."""
+    texts = [str(v) for v in answers.values()]
+    return sorted(
+        {*texts, *(str(htmlsafe_json_dumps(t))[1:-1] for t in texts)}, key=len, reverse=True
+    )
+
+
+def test_nothing_is_left_unrendered(rendered) -> None:
+    answers, repo = rendered
+    for rel in files_of(repo):
+        if rel.name == ".copier-answers.yml":
+            continue
+        text = (repo / rel).read_text()
+        for value in answer_texts(answers):
+            text = text.replace(value, "")
+        match = UNRENDERED.search(text)
+        assert match is None, (
+            f"{rel}: unrendered Jinja near {text[match.start() - 40 : match.end() + 40]!r}"
+        )
+
+
+def test_every_structured_file_parses(rendered) -> None:
+    _, repo = rendered
+    parsed = 0
+    for rel in files_of(repo):
+        path = repo / rel
+        if path.suffix in {".yml", ".yaml"}:
+            list(yaml.safe_load_all(path.read_text()))
+        elif path.suffix == ".toml" or path.name == "uv.lock":
+            tomllib.loads(path.read_text())
+        elif path.suffix == ".json":
+            json.loads(path.read_text())
+        else:
+            continue
+        parsed += 1
+    assert parsed >= 5
+
+
+def test_answers_file_records_the_answers(rendered) -> None:
+    answers, repo = rendered
+    recorded = yaml.safe_load((repo / ".copier-answers.yml").read_text())
+    assert Path(recorded["_src_path"]).is_absolute()
+    assert recorded["_commit"]
+    for key, value in answers.items():
+        assert recorded[key] == value, key
+    assert "package_name" not in recorded, "computed values are not answers"
+
+
+def test_package_is_named_after_the_service(rendered) -> None:
+    answers, repo = rendered
+    service = answers.get("service_name", "iris-classifier")
+    package = repo / "src" / service.replace("-", "_")
+    assert (package / "service.py").is_file()
+    pyproject = tomllib.loads((repo / "pyproject.toml").read_text())
+    assert pyproject["project"]["name"] == service
+    assert pyproject["project"]["description"] == answers.get(
+        "description",
+        "Classifies iris flowers from four measurements (the golden-path example model).",
+    )
+    python = answers.get("python_version", "3.11")
+    assert pyproject["tool"]["ruff"]["target-version"] == "py" + python.replace(".", "")
+
+
+def test_python_is_lint_clean_and_formatted(rendered) -> None:
+    _, repo = rendered
+    for command in (["check", "--no-cache", "."], ["format", "--no-cache", "--check", "."]):
+        done = subprocess.run(
+            [sys.executable, "-m", "ruff", *command], cwd=repo, capture_output=True, text=True
+        )
+        assert done.returncode == 0, done.stdout + done.stderr
+
+
+def test_lock_file_matches_pyproject(rendered) -> None:
+    _, repo = rendered
+    done = subprocess.run(
+        [sys.executable, "-m", "uv", "lock", "--locked"], cwd=repo, capture_output=True, text=True
+    )
+    assert done.returncode == 0, done.stderr
+
+
+def test_ruff_of_the_template_repo_is_the_locked_ruff() -> None:
+    lock = tomllib.loads(
+        (Path(__file__).parents[1] / "templates/model-service/uv.lock.jinja").read_text()
+    )
+    locked = next(p["version"] for p in lock["package"] if p["name"] == "ruff")
+    from importlib.metadata import version
+
+    assert version("ruff") == locked, (
+        "pin ruff in pyproject.toml's test extra to the locked version"
+    )
