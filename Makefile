@@ -5,7 +5,7 @@
 PYTHON ?= python3
 VENV ?= .venv
 BIN := $(abspath $(VENV))/bin
-PYTEST_ARGS ?=
+PYTEST_ARGS ?= -n auto --dist loadfile
 
 # The generated repos' `make` calls uv; it comes from this virtual environment.
 export PATH := $(BIN):$(PATH)

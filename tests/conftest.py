@@ -7,3 +7,17 @@ from pathlib import Path
 # Generated repos call `uv` from their Makefile: use the one installed beside this interpreter.
 os.environ["PATH"] = f"{Path(sys.executable).parent}{os.pathsep}{os.environ.get('PATH', '')}"
 os.environ["BENTOML_DO_NOT_TRACK"] = "true"
+
+import pytest
+
+from .support.answers import answer_sets
+from .support.project import copy_project
+
+ANSWER_SETS = answer_sets()
+
+
+@pytest.fixture(scope="session", params=sorted(ANSWER_SETS))
+def rendered(request, tmp_path_factory) -> tuple[dict, Path]:
+    """(answers, repo) for each answer set in tests/answers/, rendered once per session."""
+    answers = ANSWER_SETS[request.param]
+    return answers, copy_project(tmp_path_factory.mktemp(request.param) / "repo", **answers)

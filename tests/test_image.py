@@ -1,0 +1,112 @@
+"""A real image build with buildah (`make image` in a generated repo) and a real run with podman,
+using the UID, read-only root filesystem and port the rendered chart gives the Deployment."""
+
+import json
+import os
+import socket
+import subprocess
+import uuid
+from pathlib import Path
+
+import httpx
+import pytest
+
+from .support import containers
+from .support.chart import by_kind, chart_dir, render
+from .support.project import commit_all, copy_project
+
+pytestmark = [pytest.mark.container, pytest.mark.generated_make]
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+def make(repo: Path, *targets: str, env: dict[str, str]) -> str:
+    done = subprocess.run(
+        ["make", *targets], cwd=repo, env={**os.environ, **env}, capture_output=True, text=True
+    )
+    assert done.returncode == 0, (
+        f"make {' '.join(targets)}:\n{done.stdout[-4000:]}{done.stderr[-4000:]}"
+    )
+    return done.stdout
+
+
+@pytest.fixture(scope="module")
+def built(tmp_path_factory):
+    missing = containers.missing_tools()
+    assert not missing, f"missing {missing}: `make test` installs them (scripts/system-packages.sh)"
+    work = tmp_path_factory.mktemp("image")
+    repo = copy_project(work / "iris-classifier")
+    commit_all(repo, "Scaffold")
+    env = {"BENTOML_HOME": str(work / "bentoml")}
+    make(repo, "setup", "train", env=env)
+    base = containers.ensure_base_image()
+    image = f"localhost/goldenpath-test-{uuid.uuid4().hex[:10]}:test"
+    try:
+        make(repo, "image", f"BASE_IMAGE={base}", f"IMAGE={image}", env=env)
+        tag = (repo / "build" / "model-tag").read_text().strip()
+        yield repo, image, tag
+    finally:
+        containers.remove_image(image)
+
+
+def pod_spec(repo: Path) -> dict:
+    (deployment,) = by_kind(render(chart_dir(repo), {}), "Deployment")
+    return deployment["spec"]["template"]["spec"]
+
+
+def test_image_serves_as_the_chart_runs_it(built) -> None:
+    repo, image, tag = built
+    pod = pod_spec(repo)
+    (container,) = pod["containers"]
+    uid = pod["securityContext"]["runAsUser"]
+    read_only = container["securityContext"]["readOnlyRootFilesystem"]
+    assert read_only is True
+    port = free_port()  # host networking: the chart's containerPort is remapped to a free one
+    name = f"goldenpath-test-{uuid.uuid4().hex[:10]}"
+    with containers.running(image, name=name, port=port, user=uid, read_only=read_only) as run:
+        containers.wait_http_200(f"{run.url}/readyz", run)
+        response = httpx.post(f"{run.url}/predict", json={"features": [6.7, 3.0, 5.2, 2.3]})
+        assert response.status_code == 200, response.text
+        assert response.json()["model_version"] == tag.split(":")[1]
+        status = run.exec("cat", "/proc/1/status").stdout
+        uids = next(line.split()[1:] for line in status.splitlines() if line.startswith("Uid:"))
+        assert set(uids) == {str(uid)}, f"process runs as {uids}, the chart says {uid}"
+        write = run.exec("sh", "-c", "touch /opt/probe")
+        assert write.returncode != 0, "the root filesystem must be read-only"
+
+
+def test_image_has_no_compiler_caches_or_build_secrets(built) -> None:
+    _, image, tag = built
+    script = (
+        "for c in gcc cc g++ make uv; do command -v $c && echo FOUND $c; done;"
+        " find / -xdev -type d \\( -path '*/.cache/pip' -o -path '*/.cache/uv' \\) -print;"
+        " ls -A /run/secrets 2>/dev/null; test -e /opt/uv && echo FOUND /opt/uv; true"
+    )
+    done = containers.sh(
+        "podman",
+        *containers.PODMAN_RUN_FLAGS,
+        "run",
+        "--rm",
+        "--network",
+        "none",
+        "--entrypoint",
+        "/bin/sh",
+        image,
+        "-c",
+        script,
+    )
+    assert done.stdout.strip() == "", done.stdout
+    inspect = json.loads(containers.sh("podman", "image", "inspect", image).stdout)[0]
+    env = "\n".join(inspect["Config"]["Env"])
+    for secret in ("SSL_CERT_FILE", "PIP_CERT", "INDEX_URL", "PIP_INDEX"):
+        assert secret not in env, f"{secret} persisted in the image environment"
+    labels = inspect["Config"]["Labels"]
+    assert labels["io.goldenpath.model-tag"] == tag
+    assert labels["org.opencontainers.image.revision"]
+    assert labels["io.goldenpath.template-version"]
+    assert f"MODEL_TAG={tag}" in env
+    assert inspect["Config"]["User"] == "10001:10001"
