@@ -12,7 +12,7 @@ export PATH := $(BIN):$(PATH)
 export BENTOML_DO_NOT_TRACK := true
 
 .DEFAULT_GOAL := help
-.PHONY: help install system-packages demo test test-fast lint golden lock
+.PHONY: help install system-packages demo test test-fast lint golden lock bench-image
 
 help: ## List the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  %-16s %s\n", $$1, $$2}'
@@ -37,11 +37,14 @@ test-fast: install ## Run the tests that take seconds, not minutes
 	$(BIN)/python -m pytest -m "not generated_make and not server" $(PYTEST_ARGS)
 
 lint: install ## Lint the template repo's own Python
-	$(BIN)/ruff check src tests
-	$(BIN)/ruff format --check src tests
+	$(BIN)/ruff check src tests benchmarks
+	$(BIN)/ruff format --check src tests benchmarks
 
 golden: install ## Regenerate tests/golden/default/ from the default answers
 	$(BIN)/python -m tests.support.golden
 
 lock: install ## Re-resolve the generated repo's uv.lock (templates/model-service/uv.lock.jinja)
 	$(BIN)/python -m tests.support.relock
+
+bench-image: install system-packages ## Image size and cold start against BentoML's Dockerfile
+	$(BIN)/python -m benchmarks.image.run

@@ -2,9 +2,6 @@
 using the UID, read-only root filesystem and port the rendered chart gives the Deployment."""
 
 import json
-import os
-import socket
-import subprocess
 import uuid
 from pathlib import Path
 
@@ -13,36 +10,17 @@ import pytest
 
 from .support import containers
 from .support.chart import by_kind, chart_dir, render
-from .support.project import commit_all, copy_project
+from .support.service import free_port, make, trained_repo
 
 pytestmark = [pytest.mark.container, pytest.mark.generated_make]
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
-
-
-def make(repo: Path, *targets: str, env: dict[str, str]) -> str:
-    done = subprocess.run(
-        ["make", *targets], cwd=repo, env={**os.environ, **env}, capture_output=True, text=True
-    )
-    assert done.returncode == 0, (
-        f"make {' '.join(targets)}:\n{done.stdout[-4000:]}{done.stderr[-4000:]}"
-    )
-    return done.stdout
 
 
 @pytest.fixture(scope="module")
 def built(tmp_path_factory):
     missing = containers.missing_tools()
     assert not missing, f"missing {missing}: `make test` installs them (scripts/system-packages.sh)"
-    work = tmp_path_factory.mktemp("image")
-    repo = copy_project(work / "iris-classifier")
-    commit_all(repo, "Scaffold")
-    env = {"BENTOML_HOME": str(work / "bentoml")}
-    make(repo, "setup", "train", env=env)
+    trained = trained_repo(tmp_path_factory.mktemp("image"))
+    repo, env = trained.repo, trained.env
     base = containers.ensure_base_image()
     image = f"localhost/goldenpath-test-{uuid.uuid4().hex[:10]}:test"
     try:

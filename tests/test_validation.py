@@ -27,7 +27,9 @@ INVALID = [
     ("max_replicas", 2, {"min_replicas": 5}, "max_replicas 2 is below min_replicas 5"),
     ("slo_availability", 100.5, {}, "'100.5' is not a valid slo_availability"),
     ("slo_availability", 100, {}, "100 leaves no error budget"),
-    ("slo_availability", 80, {}, "'80.0' is not a valid slo_availability"),
+    ("slo_availability", 94.9, {}, "'94.9' is not a valid slo_availability"),
+    ("repo_url", "http://github.com/acme/x", {}, "is not a valid repo_url"),
+    ("repo_url", "https://github.com/acme/x/", {}, "no trailing slash"),
     ("slo_latency_p99_ms", 0, {}, "'0' is not a valid slo_latency_p99_ms"),
 ]
 

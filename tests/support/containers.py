@@ -137,6 +137,7 @@ def running(
     user: int,
     read_only: bool = True,
     env: dict[str, str] | None = None,
+    volumes: tuple[str, ...] = (),
 ) -> Iterator[Container]:
     """Run image detached on the host network; always removes the container afterwards."""
     command = ["podman", *PODMAN_RUN_FLAGS, "run", "--detach", "--name", name, "--network", "host"]
@@ -145,6 +146,8 @@ def running(
         command += ["--read-only", "--tmpfs", "/tmp"]
     for key, value in {"BENTOML_PORT": str(port), **(env or {})}.items():
         command += ["--env", f"{key}={value}"]
+    for volume in volumes:
+        command += ["--volume", volume]
     sh(*command, image)
     try:
         yield Container(name=name, port=port)

@@ -16,10 +16,11 @@ import sys
 import tempfile
 from pathlib import Path
 
-from .project import copy_project, files_of
+from .project import copy_project, files_of, read_entry
 
 GOLDEN = Path(__file__).resolve().parents[1] / "golden" / "default"
 ANSWERS_FILE = ".copier-answers.yml"
+SYMLINK = "symlink -> "
 PLACEHOLDERS = {"_commit": "<template commit>", "_src_path": "<template source>"}
 
 
@@ -34,11 +35,11 @@ def normalise(relative: Path, text: str) -> str:
 def render_default(dst: Path) -> dict[Path, str]:
     """Render the default answers into dst; return {relative path: normalised text}."""
     copy_project(dst)
-    return {rel: normalise(rel, (dst / rel).read_text()) for rel in files_of(dst)}
+    return {rel: normalise(rel, read_entry(dst / rel)) for rel in files_of(dst)}
 
 
 def read_golden() -> dict[Path, str]:
-    return {rel: (GOLDEN / rel).read_text() for rel in files_of(GOLDEN)}
+    return {rel: read_entry(GOLDEN / rel) for rel in files_of(GOLDEN)}
 
 
 def write_golden() -> None:
@@ -48,7 +49,10 @@ def write_golden() -> None:
         shutil.rmtree(GOLDEN)
     for rel, text in rendered.items():
         (GOLDEN / rel).parent.mkdir(parents=True, exist_ok=True)
-        (GOLDEN / rel).write_text(text)
+        if text.startswith(SYMLINK):
+            (GOLDEN / rel).symlink_to(text.removeprefix(SYMLINK))
+        else:
+            (GOLDEN / rel).write_text(text)
     print(f"wrote {len(rendered)} files to {GOLDEN}", file=sys.stderr)
 
 

@@ -37,6 +37,19 @@ MODEL_INFO = Gauge(
     multiprocess_mode="livemax",
 )
 
+INPUT_DRIFT = Gauge(
+    "model_input_drift_psi",
+    "Population stability index of each input feature over the recent window against training.",
+    ["feature"],
+    multiprocess_mode="livemax",
+)
+
+PREDICTION_DRIFT = Gauge(
+    "model_prediction_drift_psi",
+    "Population stability index of the predicted classes over the recent window against training.",
+    multiprocess_mode="livemax",
+)
+
 MODEL_READY = Gauge(
     "model_ready",
     "1 when every live worker has loaded its model and passed the warm-up prediction.",

@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import json
 from collections.abc import Sequence
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 
 import bentoml
@@ -21,6 +23,7 @@ class LoadedModel:
     tag: str
     estimator: Any
     class_names: tuple[str, ...]
+    reference: dict[str, Any]
 
     @property
     def version(self) -> str:
@@ -41,4 +44,7 @@ def load(tag: str) -> LoadedModel:
     stored = bentoml.models.get(tag)
     estimator = joblib.load(stored.path_of(MODEL_FILE))
     class_names = tuple(stored.info.metadata["class_names"])
-    return LoadedModel(tag=str(stored.tag), estimator=estimator, class_names=class_names)
+    reference = json.loads(Path(stored.path_of(REFERENCE_FILE)).read_text())
+    return LoadedModel(
+        tag=str(stored.tag), estimator=estimator, class_names=class_names, reference=reference
+    )

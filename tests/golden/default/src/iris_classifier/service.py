@@ -7,22 +7,41 @@ Serve it with `make serve`; the contract is in schema.py, the model loading in m
 from __future__ import annotations
 
 import logging
+import random
 
 import bentoml
 from bentoml.exceptions import ServiceUnavailable
 
 from . import model as model_store
+from .drift import DriftMonitor
 from .metrics import MODEL_INFO, MODEL_READY, PREDICTIONS, observe_features
 from .observability import STATE, RequestContextMiddleware, configure_logging, logger
-from .schema import EXAMPLE_ROW, MAX_BATCH_SIZE, Batch, FeatureVector, Prediction
-from .settings import MODEL_NAME, MODEL_TAG, SERVICE_NAME
+from .schema import EXAMPLE_ROW, FEATURE_NAMES, MAX_BATCH_SIZE, Batch, FeatureVector, Prediction
+from .settings import (
+    FAULT_ERROR_RATE,
+    MAX_CONCURRENCY,
+    MODEL_NAME,
+    MODEL_TAG,
+    SERVICE_NAME,
+    SLO_LATENCY_SECONDS,
+)
 
 PREDICTION_PATHS = ("/predict", "/predict_batch")
+
+# BentoML's default request duration buckets, plus the latency SLO as a boundary of its own.
+DURATION_BUCKETS = sorted(
+    {0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0, 30.0, 60.0, SLO_LATENCY_SECONDS}
+)
+
+
+class InjectedFault(RuntimeError):
+    """A failure injected on purpose through FAULT_ERROR_RATE."""
 
 
 @bentoml.service(
     name=SERVICE_NAME,
-    traffic={"timeout": 10, "max_concurrency": 64},
+    traffic={"timeout": 10, "max_concurrency": MAX_CONCURRENCY},
+    metrics={"enabled": True, "duration": {"buckets": DURATION_BUCKETS}},
 )
 class ModelService:
     """Serves the model registered under MODEL_TAG (default: the newest version)."""
@@ -43,6 +62,7 @@ class ModelService:
             )
             return
         self.model = loaded
+        self.drift = DriftMonitor(loaded.reference, FEATURE_NAMES)
         STATE.model_version = loaded.version
         MODEL_INFO.labels(model_name=MODEL_NAME, model_version=loaded.version).set(1)
         MODEL_READY.set(1)
@@ -58,6 +78,8 @@ class ModelService:
 
     def _predict(self, rows: list[list[float]]) -> list[Prediction]:
         loaded = self._ready_model()
+        if FAULT_ERROR_RATE and random.random() < FAULT_ERROR_RATE:  # noqa: S311 (not crypto)
+            raise InjectedFault("fault injected by FAULT_ERROR_RATE")
         observe_features(rows)
         predictions = []
         for label, probability in loaded.predict(rows):
@@ -65,6 +87,7 @@ class ModelService:
             predictions.append(
                 Prediction(label=label, probability=probability, model_version=loaded.version)
             )
+        self.drift.observe(rows, [p.label for p in predictions])
         return predictions
 
     @bentoml.api(route="/predict")

@@ -14,3 +14,16 @@ MODEL_NAME = "iris-classifier"
 # Which model version to serve. "latest" serves the newest registered model; roll back by setting
 # MODEL_TAG to an earlier tag (see `bentoml models list`).
 MODEL_TAG = os.environ.get("MODEL_TAG", f"{MODEL_NAME}:latest")
+
+# The latency SLO: 99% of prediction requests faster than this. It is also a bucket boundary of
+# BentoML's request duration histogram, so the SLO's recording rules can count requests against it.
+SLO_LATENCY_SECONDS = 0.25
+
+# Requests one worker process admits at once; more are refused quickly instead of queueing without
+# bound. The saturation alert divides the requests in flight by this.
+MAX_CONCURRENCY = 64
+
+# Fault injection for game days and the monitoring tests: the fraction of prediction requests that
+# fail with a 500 on purpose. Off (0) unless the FAULT_ERROR_RATE environment variable is set;
+# never set it in production values. See docs/runbook.md.
+FAULT_ERROR_RATE = float(os.environ.get("FAULT_ERROR_RATE", "0"))

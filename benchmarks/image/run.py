@@ -1,0 +1,240 @@
+"""Image size and cold start: the generated Dockerfile against BentoML's own (`make bench-image`).
+
+Both images are built in this one run on the same local base image, from the same rendered and
+trained default service; the figure compared is the size each adds above that base. Cold start is
+the time from `podman run` to the first `/readyz` 200, median of RUNS starts.
+
+BentoML's generated Dockerfile hard-codes `FROM python:3.11-slim`, which cannot be pulled here; the
+harness points it at the same local base and, because that base has no pip (the slim image does),
+adds python3-pip to its apt line, lets pip install into the system Python, and points uv at the
+system CA bundle (the machine's package index sits behind a TLS proxy). Those are the only edits.
+Its bento does not carry our model (the service loads it from the store by tag), so the run mounts
+the model store read-only for the cold start; the model adds kilobytes.
+
+Writes benchmarks/results/image.json and image.md.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import statistics
+import subprocess
+import sys
+import time
+import uuid
+from pathlib import Path
+
+from benchmarks.machine import machine, now, package_versions, tool_version
+from tests.support import containers
+from tests.support.project import commit_all, copy_project
+
+ROOT = Path(__file__).resolve().parents[2]
+WORK = ROOT / "benchmarks" / "work" / "image"  # no dot: BentoML refuses hidden paths
+RESULTS = ROOT / "benchmarks" / "results"
+RUNS = 3
+GOAL_RATIO = 0.35
+GOAL_COLD_START_S = 3.0
+BENTOFILE = """\
+service: "{package}.service:ModelService"
+include:
+  - "{package}/*.py"
+python:
+  requirements_txt: "./requirements-bench.txt"
+"""
+
+
+def sh(*command: str, cwd: Path | None = None, env: dict | None = None) -> str:
+    print("$", " ".join(command), file=sys.stderr, flush=True)
+    done = subprocess.run(
+        list(command), cwd=cwd, env={**os.environ, **(env or {})}, capture_output=True, text=True
+    )
+    if done.returncode != 0:
+        raise SystemExit(
+            f"{' '.join(command)} failed:\n{done.stdout[-3000:]}\n{done.stderr[-3000:]}"
+        )
+    return done.stdout
+
+
+def image_size(image: str) -> int:
+    return json.loads(containers.sh("podman", "image", "inspect", image).stdout)[0]["Size"]
+
+
+def cold_starts(
+    image: str, *, user: int, read_only: bool, volumes: tuple[str, ...] = ()
+) -> list[float]:
+    times = []
+    for _ in range(RUNS):
+        port = containers_free_port()
+        name = f"goldenpath-bench-{uuid.uuid4().hex[:8]}"
+        start = time.monotonic()
+        with containers.running(
+            image, name=name, port=port, user=user, read_only=read_only, volumes=volumes
+        ) as run:
+            containers.wait_http_200(f"{run.url}/readyz", run, timeout_s=180)
+            times.append(round(time.monotonic() - start, 3))
+    return times
+
+
+def containers_free_port() -> int:
+    import socket
+
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+def build_bentoml_image(repo: Path, env: dict, base: str, image: str) -> None:
+    package = "iris_classifier"
+    # The build context is src/, so the bento imports the package as the service does.
+    (repo / "src" / "bentofile.yaml").write_text(BENTOFILE.format(package=package))
+    requirements = sh(
+        "uv",
+        "export",
+        "--locked",
+        "--no-dev",
+        "--no-hashes",
+        "--no-emit-project",
+        "--format",
+        "requirements-txt",
+        cwd=repo,
+    )
+    (repo / "src" / "requirements-bench.txt").write_text(requirements)
+    sh(str(repo / ".venv/bin/bentoml"), "build", "src", cwd=repo, env=env)
+    (bento,) = Path(env["BENTOML_HOME"], "bentos", "iris-classifier").glob(
+        "*/env/docker/Dockerfile"
+    )
+    dockerfile = bento.read_text()
+    assert "FROM python:3.11-slim AS base-container" in dockerfile, "BentoML's Dockerfile changed"
+    dockerfile = dockerfile.replace(
+        "FROM python:3.11-slim AS base-container",
+        f"FROM {base} AS base-container\n"
+        "ENV PIP_BREAK_SYSTEM_PACKAGES=1 SSL_CERT_FILE=/etc/ssl/certs/ca-certificates.crt",
+    ).replace("bash build-essential git", "bash build-essential git python3-pip")
+    bento.write_text(dockerfile)
+    ca = os.environ.get("PIP_CERT") or os.environ.get("SSL_CERT_FILE")
+    volume = ["--volume", f"{ca}:/etc/ssl/certs/ca-certificates.crt:ro"] if ca else []
+    sh(
+        "buildah",
+        "bud",
+        "--isolation",
+        "chroot",
+        "--network",
+        "host",
+        *volume,
+        "-f",
+        str(bento),
+        "-t",
+        image,
+        str(bento.parents[2]),
+    )
+
+
+def main() -> int:
+    missing = containers.missing_tools()
+    if missing:
+        raise SystemExit(f"missing {missing}: run `make system-packages`")
+    if WORK.exists():
+        shutil.rmtree(WORK)
+    WORK.mkdir(parents=True)
+    repo = copy_project(WORK / "iris-classifier")
+    commit_all(repo, "Scaffold")
+    env = {"BENTOML_HOME": str(WORK / "bentoml"), "BENTOML_DO_NOT_TRACK": "true"}
+    sh("make", "setup", "train", cwd=repo, env=env)
+    base = containers.ensure_base_image()
+    ours, theirs = (
+        f"localhost/goldenpath-bench-{n}:{uuid.uuid4().hex[:8]}" for n in ("ours", "bentoml")
+    )
+    try:
+        started = time.monotonic()
+        sh("make", "image", f"BASE_IMAGE={base}", f"IMAGE={ours}", cwd=repo, env=env)
+        ours_build_s = round(time.monotonic() - started, 1)
+        started = time.monotonic()
+        build_bentoml_image(repo, env, base, theirs)
+        theirs_build_s = round(time.monotonic() - started, 1)
+        base_size = image_size(base)
+        ours_added = image_size(ours) - base_size
+        theirs_added = image_size(theirs) - base_size
+        ours_starts = cold_starts(ours, user=10001, read_only=True)
+        readable = WORK / "models-readable"  # the store's own dirs are private to root
+        shutil.copytree(Path(env["BENTOML_HOME"]) / "models", readable)
+        sh("chmod", "-R", "a+rX", str(readable))
+        models = f"{readable}:/home/bentoml/models:ro"
+        theirs_starts = cold_starts(theirs, user=1034, read_only=False, volumes=(models,))
+    finally:
+        for image in (ours, theirs):
+            containers.remove_image(image)
+
+    ratio = ours_added / theirs_added
+    result = {
+        "machine": machine(),
+        "versions": {
+            **package_versions("bentoml", "copier"),
+            "buildah": tool_version("buildah", "--version"),
+            "podman": tool_version("podman", "--version"),
+        },
+        "date": now(),
+        "base_image": base,
+        "base_mb": round(base_size / 1e6, 1),
+        "generated": {
+            "added_mb": round(ours_added / 1e6, 1),
+            "build_s": ours_build_s,
+            "cold_start_s": ours_starts,
+            "cold_start_median_s": statistics.median(ours_starts),
+        },
+        "bentoml_dockerfile": {
+            "added_mb": round(theirs_added / 1e6, 1),
+            "build_s": theirs_build_s,
+            "cold_start_s": theirs_starts,
+            "cold_start_median_s": statistics.median(theirs_starts),
+        },
+        "added_ratio": round(ratio, 3),
+        "goals": {
+            "added_ratio_at_most": GOAL_RATIO,
+            "added_ratio_met": ratio <= GOAL_RATIO,
+            "cold_start_s_at_most": GOAL_COLD_START_S,
+            "cold_start_met": statistics.median(ours_starts) <= GOAL_COLD_START_S,
+        },
+    }
+    RESULTS.mkdir(parents=True, exist_ok=True)
+    (RESULTS / "image.json").write_text(json.dumps(result, indent=2) + "\n")
+    (RESULTS / "image.md").write_text(markdown(result))
+    print(markdown(result))
+    return 0
+
+
+def markdown(r: dict) -> str:
+    m, goals = r["machine"], r["goals"]
+    versions = ", ".join(f"{k} {v}" for k, v in r["versions"].items())
+    rows = []
+    for label, key in (("generated Dockerfile", "generated"), ("BentoML's", "bentoml_dockerfile")):
+        x = r[key]
+        rows.append(
+            f"| {label} | {x['added_mb']} MB | {x['build_s']} s "
+            f"| {x['cold_start_median_s']} s (runs: {x['cold_start_s']}) |"
+        )
+    ratio_met = "met" if goals["added_ratio_met"] else "NOT met"
+    start_met = "met" if goals["cold_start_met"] else "NOT met"
+    return "\n".join(
+        [
+            "# Image size and cold start",
+            "",
+            f"Measured {r['date']} on {m['cpu']}, {m['cores']} cores, {m['memory_gib']} GiB",
+            f"({m['os']}). Versions: {versions}.",
+            f"Both images built in the same run on `{r['base_image']}` ({r['base_mb']} MB).",
+            "",
+            "| image | added above base | build | cold start to /readyz 200 (median) |",
+            "|---|---|---|---|",
+            *rows,
+            "",
+            f"Ours adds {r['added_ratio']:.0%} of what BentoML's adds "
+            f"(goal at most {goals['added_ratio_at_most']:.0%}: {ratio_met}).",
+            f"Cold start goal {goals['cold_start_s_at_most']} s: {start_met}.",
+            "",
+        ]
+    )
+
+
+if __name__ == "__main__":
+    sys.exit(main())

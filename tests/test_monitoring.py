@@ -1,0 +1,260 @@
+"""Monitoring that is proven to fire: promtool on every answer set, runbook links that resolve,
+metric names that the real service exports, and a real Prometheus firing the availability alert
+against the real service with injected faults."""
+
+import json
+import re
+import shutil
+import signal
+import subprocess
+import threading
+import time
+from pathlib import Path
+
+import httpx
+import pytest
+import yaml
+
+from .support.chart import by_kind, chart_dir, render
+from .support.service import free_port, serving, trained_repo
+
+PROMTOOL = shutil.which("promtool")
+PROMETHEUS = shutil.which("prometheus")
+# Metrics an expression may use that the service itself does not export.
+EXTERNAL_METRICS = {
+    "up": "Prometheus, per scrape target",
+    "ALERTS": "Prometheus, per alert",
+    "container_cpu_cfs_periods_total": "cAdvisor, through the kubelet",
+    "container_cpu_cfs_throttled_periods_total": "cAdvisor, through the kubelet",
+}
+PROMQL_NAME = re.compile(r"([a-zA-Z_:][a-zA-Z0-9_:]*)\{")
+
+
+def promtool(*args: str, cwd: Path) -> str:
+    assert PROMTOOL, "promtool is missing: `make test` installs the prometheus package"
+    done = subprocess.run([PROMTOOL, *args], cwd=cwd, capture_output=True, text=True)
+    assert done.returncode == 0, done.stdout + done.stderr
+    return done.stdout
+
+
+def rule_files(repo: Path) -> list[Path]:
+    return sorted((repo / "monitoring" / "rules").glob("*.yml"))
+
+
+def alerts(repo: Path) -> list[dict]:
+    found = []
+    for path in rule_files(repo):
+        for group in yaml.safe_load(path.read_text())["groups"]:
+            found += [rule for rule in group["rules"] if "alert" in rule]
+    return found
+
+
+def test_rules_pass_promtool_check_and_unit_tests(rendered) -> None:
+    _, repo = rendered
+    promtool("check", "rules", *map(str, rule_files(repo)), cwd=repo)
+    tests = sorted(str(p) for p in (repo / "monitoring" / "tests").glob("*.yml"))
+    out = promtool("test", "rules", *tests, cwd=repo)
+    assert "SUCCESS" in out
+
+
+def test_every_alert_has_a_firing_and_a_silent_case(rendered) -> None:
+    _, repo = rendered
+    tests = "\n".join(p.read_text() for p in (repo / "monitoring" / "tests").glob("*.yml"))
+    for rule in alerts(repo):
+        name = rule["alert"]
+        assert f'alertname="{name}",alertstate="firing"' in tests, f"{name} never fires in tests"
+        assert f"alertname: {name}\n" in tests, f"{name} is never checked silent"
+
+
+def github_slug(heading: str) -> str:
+    slug = re.sub(r"[^\w\- ]", "", heading.strip().lower())
+    return slug.replace(" ", "-")
+
+
+def test_every_alert_is_labelled_and_links_to_its_runbook_section(rendered) -> None:
+    answers, repo = rendered
+    runbook = (repo / "docs" / "runbook.md").read_text()
+    anchors = {github_slug(h) for h in re.findall(r"^#{1,6} (.+)$", runbook, flags=re.MULTILINE)}
+    for rule in alerts(repo):
+        assert rule["labels"]["severity"] in {"critical", "warning"}, rule["alert"]
+        annotations = rule["annotations"]
+        assert annotations["summary"] and annotations["description"], rule["alert"]
+        url = annotations["runbook_url"]
+        page, _, anchor = url.partition("#")
+        assert page.endswith("/main/docs/runbook.md"), url
+        assert page.startswith(answers.get("repo_url", "https://")), url
+        assert anchor in anchors, f"{rule['alert']}: no section #{anchor} in docs/runbook.md"
+
+
+def test_chart_ships_the_same_rules_and_dashboard(rendered) -> None:
+    _, repo = rendered
+    objects = render(chart_dir(repo), {})
+    (rule,) = by_kind(objects, "PrometheusRule")
+    expected = []
+    for path in rule_files(repo):
+        expected += yaml.safe_load(path.read_text())["groups"]
+    assert rule["spec"]["groups"] == expected
+    (dashboard,) = [
+        o for o in by_kind(objects, "ConfigMap") if o["metadata"]["name"].endswith("-dashboard")
+    ]
+    assert dashboard["metadata"]["labels"]["grafana_dashboard"] == "1"
+    (name, text), *_ = dashboard["data"].items()
+    assert json.loads(text) == json.loads((repo / "monitoring" / "dashboards" / name).read_text())
+    assert (chart_dir(repo) / "monitoring").is_symlink(), "one source: the chart links monitoring/"
+
+
+def dashboard_expressions(repo: Path) -> list[str]:
+    exprs = []
+    for path in (repo / "monitoring" / "dashboards").glob("*.json"):
+        board = json.loads(path.read_text())
+        assert board["uid"] and len(board["uid"]) <= 40
+        names = {v["name"] for v in board["templating"]["list"]}
+        assert {"datasource", "namespace", "service"} <= names
+        for panel in board["panels"]:
+            exprs += [target["expr"] for target in panel.get("targets", [])]
+    return exprs
+
+
+def used_metric_names(repo: Path) -> tuple[set[str], set[str]]:
+    """(metric names used by rules and dashboard, names the rules record)."""
+    recorded, used = set(), set()
+    expressions = dashboard_expressions(repo)
+    for path in rule_files(repo):
+        for group in yaml.safe_load(path.read_text())["groups"]:
+            for rule in group["rules"]:
+                expressions.append(rule["expr"])
+                if "record" in rule:
+                    recorded.add(rule["record"])
+    for expression in expressions:
+        names = set(PROMQL_NAME.findall(expression))
+        assert names, f"no metric found in {expression!r}"
+        used |= names
+    return used, recorded
+
+
+@pytest.fixture(scope="module")
+def trained(tmp_path_factory):
+    return trained_repo(tmp_path_factory.mktemp("monitoring"))
+
+
+@pytest.mark.server
+@pytest.mark.generated_make
+def test_every_metric_used_is_exported_by_the_real_service(trained, tmp_path) -> None:
+    used, recorded = used_metric_names(trained.repo)
+    assert len(used) >= 10
+    with serving(trained, tmp_path / "serve.log") as url:
+        row = [5.1, 3.5, 1.4, 0.2]
+        for _ in range(3):
+            httpx.post(f"{url}/predict_batch", json={"instances": [row] * 100}, timeout=10)
+        httpx.post(f"{url}/predict", json={"features": row}, timeout=10)
+        httpx.post(f"{url}/predict", json={"features": [1.0]}, timeout=10)
+        text = httpx.get(f"{url}/metrics", timeout=10).text
+    exported = {
+        line.split("{")[0].split(" ")[0]
+        for line in text.splitlines()
+        if line and not line.startswith("#")
+    }
+    for name in sorted(used):
+        if name in recorded or name in EXTERNAL_METRICS:
+            continue
+        assert name in exported, f"{name} is used by a rule or panel but not exported"
+
+
+SHORT_WINDOWS = {"5m": "5s", "10m": "8s", "30m": "8s", "1h": "10s", "2h": "12s", "6h": "15s"}
+SHORT_WINDOWS |= {"1d": "20s", "3d": "30s"}
+
+
+def shorten_windows(text: str) -> str:
+    """Test-only: the shipped rules with short range windows and `for` durations; the
+    thresholds stay exactly as shipped."""
+    text = re.sub(r"\[(\d+[mhd])\]", lambda m: f"[{SHORT_WINDOWS[m.group(1)]}]", text)
+    return re.sub(r"^(\s+)for: \S+$", r"\1for: 2s", text, flags=re.MULTILINE)
+
+
+@pytest.mark.server
+@pytest.mark.generated_make
+def test_real_prometheus_fires_the_availability_alert(trained, tmp_path) -> None:
+    assert PROMETHEUS, "prometheus is missing: `make test` installs the prometheus package"
+    rules_dir = tmp_path / "rules"
+    rules_dir.mkdir()
+    for path in rule_files(trained.repo):
+        (rules_dir / path.name).write_text(shorten_windows(path.read_text()))
+    service_name = trained.repo.joinpath(".copier-answers.yml").read_text()
+    service_name = yaml.safe_load(service_name)["service_name"]
+    fault = {"FAULT_ERROR_RATE": "0.5"}
+    with serving(trained, tmp_path / "serve.log", env=fault) as url:
+        prom_port = free_port()
+        config = {
+            "global": {"scrape_interval": "1s", "evaluation_interval": "1s"},
+            "rule_files": [str(p) for p in sorted(rules_dir.glob("*.yml"))],
+            "scrape_configs": [
+                {
+                    "job_name": service_name,
+                    "static_configs": [{"targets": [url.removeprefix("http://")]}],
+                }
+            ],
+        }
+        (tmp_path / "prometheus.yml").write_text(yaml.safe_dump(config))
+        log = (tmp_path / "prometheus.log").open("w")
+        prometheus = subprocess.Popen(
+            [
+                PROMETHEUS,
+                f"--config.file={tmp_path / 'prometheus.yml'}",
+                f"--storage.tsdb.path={tmp_path / 'tsdb'}",
+                f"--web.listen-address=127.0.0.1:{prom_port}",
+            ],
+            stdout=log,
+            stderr=subprocess.STDOUT,
+        )
+        stop = threading.Event()
+        statuses: list[int] = []
+
+        def drive() -> None:  # bounded: stops on the event, after 2 minutes or 20,000 requests
+            deadline = time.monotonic() + 120
+            with httpx.Client(timeout=5) as client:
+                while not stop.is_set() and time.monotonic() < deadline and len(statuses) < 20000:
+                    response = client.post(
+                        f"{url}/predict", json={"features": [5.1, 3.5, 1.4, 0.2]}
+                    )
+                    statuses.append(response.status_code)
+                    time.sleep(0.01)
+
+        driver = threading.Thread(target=drive, daemon=True)
+        driver.start()
+        state, deadline = None, time.monotonic() + 120
+        try:
+            while time.monotonic() < deadline:
+                try:
+                    answer = httpx.get(f"http://127.0.0.1:{prom_port}/api/v1/alerts", timeout=2)
+                    firing = [
+                        a
+                        for a in answer.json()["data"]["alerts"]
+                        if a["labels"]["alertname"] == "AvailabilitySLOFastBurn"
+                    ]
+                    state = firing[0]["state"] if firing else None
+                    if state == "firing":
+                        break
+                except (httpx.TransportError, ValueError):
+                    pass
+                time.sleep(1)
+        finally:
+            stop.set()
+            driver.join(timeout=10)
+            prometheus.send_signal(signal.SIGTERM)
+            prometheus.wait(timeout=30)
+            log.close()
+    assert 500 in statuses and 200 in statuses, "the fault switch should fail about half"
+    assert state == "firing", (
+        f"AvailabilitySLOFastBurn is {state!r}\n{(tmp_path / 'prometheus.log').read_text()[-3000:]}"
+    )
+    assert firing[0]["labels"]["severity"] == "critical"
+    assert firing[0]["annotations"]["runbook_url"].endswith("#availability-slo-burn")
+
+
+def test_fault_switch_is_off_by_default(rendered) -> None:
+    _, repo = rendered
+    (settings,) = (repo / "src").glob("*/settings.py")
+    assert 'os.environ.get("FAULT_ERROR_RATE", "0")' in settings.read_text()
+    (deployment,) = by_kind(render(chart_dir(repo), {}), "Deployment")
+    env = deployment["spec"]["template"]["spec"]["containers"][0]["env"]
+    assert "FAULT_ERROR_RATE" not in {e["name"] for e in env}
