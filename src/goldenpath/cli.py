@@ -9,12 +9,18 @@ from collections.abc import Sequence
 # subcommand -> (module, one-line help)
 COMMANDS = {
     "demo": ("goldenpath.demo", "scaffold, train, serve and query the default service"),
+    "fleet status": (
+        "goldenpath.fleet.status",
+        "where each service repo stands against the template",
+    ),
+    "fleet update": ("goldenpath.fleet.update", "take a template release into many repos at once"),
+    "verify": ("goldenpath.verify", "check a generated repo against the current standards"),
 }
 
 
 def usage() -> str:
     lines = ["usage: goldenpath <command> [options]", "", "commands:"]
-    lines += [f"  {name:<10} {help_}" for name, (_, help_) in COMMANDS.items()]
+    lines += [f"  {name:<14} {help_}" for name, (_, help_) in COMMANDS.items()]
     return "\n".join(lines)
 
 
@@ -23,12 +29,13 @@ def main(argv: Sequence[str] | None = None) -> int:
     if not args or args[0] in {"-h", "--help"}:
         print(usage())
         return 0 if args else 2
-    name, rest = args[0], args[1:]
-    if name not in COMMANDS:
-        print(f"goldenpath: unknown command {name!r}\n\n{usage()}", file=sys.stderr)
-        return 2
-    module = importlib.import_module(COMMANDS[name][0])
-    return module.main(rest)
+    for words in (2, 1):
+        name = " ".join(args[:words])
+        if name in COMMANDS:
+            module = importlib.import_module(COMMANDS[name][0])
+            return module.main(args[words:])
+    print(f"goldenpath: unknown command {' '.join(args[:2])!r}\n\n{usage()}", file=sys.stderr)
+    return 2
 
 
 if __name__ == "__main__":

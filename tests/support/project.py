@@ -31,7 +31,7 @@ def git(repo: Path, *args: str) -> str:
         text=True,
         check=True,
     )
-    return done.stdout
+    return done.stdout.strip()
 
 
 def commit_all(repo: Path, message: str) -> None:

@@ -1,0 +1,39 @@
+"""Argument helpers shared by the subcommands: how a command is told which repos to work on."""
+
+from __future__ import annotations
+
+import argparse
+from pathlib import Path
+
+ANSWERS_FILE = ".copier-answers.yml"
+
+
+def add_repo_selection(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("repos", nargs="*", type=Path, help="service repositories (paths)")
+    parser.add_argument(
+        "--repos-file", type=Path, help="a file with one repository path per line (# comments)"
+    )
+    parser.add_argument(
+        "--discover",
+        type=Path,
+        metavar="DIR",
+        help=f"every repository below DIR that has a {ANSWERS_FILE}",
+    )
+
+
+def selected_repos(args: argparse.Namespace) -> list[Path]:
+    """The repositories named on the command line, in a file, or discovered; de-duplicated."""
+    repos: list[Path] = list(args.repos)
+    if args.repos_file:
+        for line in args.repos_file.read_text().splitlines():
+            line = line.split("#", 1)[0].strip()
+            if line:
+                repos.append(Path(line))
+    if args.discover:
+        repos += sorted(
+            p.parent for p in args.discover.rglob(ANSWERS_FILE) if ".git" not in p.parts
+        )
+    seen: dict[Path, None] = {}
+    for repo in repos:
+        seen.setdefault(repo.resolve(), None)
+    return list(seen)

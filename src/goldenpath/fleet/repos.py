@@ -1,0 +1,76 @@
+"""What the fleet commands read from a service repository and its template source."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+
+import yaml
+from packaging.version import InvalidVersion, Version
+
+from ..args import ANSWERS_FILE
+from ..proc import CommandError, run
+
+
+@dataclass(frozen=True)
+class RepoState:
+    path: Path
+    src_path: str
+    current: str
+    branch: str
+    dirty: bool
+
+
+class NotAServiceRepo(ValueError):
+    """The folder is not a git repository generated from the template."""
+
+
+def git(repo: Path, *args: str, check: bool = True) -> str:
+    return run(["git", *args], cwd=repo, echo=False, check=check).stdout.strip()
+
+
+def read_state(repo: Path) -> RepoState:
+    answers_path = repo / ANSWERS_FILE
+    if not answers_path.is_file():
+        raise NotAServiceRepo(f"{repo}: no {ANSWERS_FILE}")
+    try:
+        answers = yaml.safe_load(answers_path.read_text()) or {}
+    except yaml.YAMLError as error:
+        raise NotAServiceRepo(f"{repo}: {ANSWERS_FILE} is not valid YAML: {error}") from error
+    for key in ("_src_path", "_commit"):
+        if not answers.get(key):
+            raise NotAServiceRepo(f"{repo}: {ANSWERS_FILE} has no {key}")
+    try:
+        branch = git(repo, "rev-parse", "--abbrev-ref", "HEAD")
+        dirty = bool(git(repo, "status", "--porcelain"))
+    except CommandError as error:
+        raise NotAServiceRepo(f"{repo}: not a git repository with a commit ({error})") from error
+    return RepoState(
+        path=repo,
+        src_path=str(answers["_src_path"]),
+        current=str(answers["_commit"]),
+        branch=branch,
+        dirty=dirty,
+    )
+
+
+def release_versions(src_path: str) -> list[str]:
+    """The template's release tags (PEP 440 versions), oldest first."""
+    out = run(["git", "ls-remote", "--tags", "--refs", src_path], echo=False).stdout
+    tags = [line.split("refs/tags/", 1)[1] for line in out.splitlines() if "refs/tags/" in line]
+    versions = []
+    for tag in tags:
+        try:
+            versions.append((Version(tag), tag))
+        except InvalidVersion:
+            continue
+    return [tag for _, tag in sorted(versions)]
+
+
+def releases_behind(current: str, releases: list[str]) -> int | None:
+    """How many releases are newer than current (None when current is not a release)."""
+    try:
+        mine = Version(current)
+    except InvalidVersion:
+        return None
+    return sum(1 for tag in releases if Version(tag) > mine)

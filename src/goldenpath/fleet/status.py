@@ -1,0 +1,86 @@
+"""`goldenpath fleet status`: where each service repository stands against its template.
+
+goldenpath fleet status [REPO ...] [--repos-file FILE] [--discover DIR] [--json]
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from collections.abc import Sequence
+from functools import cache
+from pathlib import Path
+
+from ..args import add_repo_selection, selected_repos
+from ..proc import CommandError
+from .repos import NotAServiceRepo, read_state, release_versions, releases_behind
+
+
+@cache
+def _releases(src_path: str) -> tuple[str, ...]:
+    return tuple(release_versions(src_path))
+
+
+def repo_status(repo: Path) -> dict:
+    try:
+        state = read_state(repo)
+    except NotAServiceRepo as error:
+        return {"repo": str(repo), "error": str(error)}
+    try:
+        releases = list(_releases(state.src_path))
+    except CommandError as error:
+        releases, problem = [], f"template source unreachable: {error}".splitlines()[0]
+    else:
+        problem = None
+    latest = releases[-1] if releases else None
+    return {
+        "repo": str(repo),
+        "template": state.src_path,
+        "current": state.current,
+        "latest": latest,
+        "behind": releases_behind(state.current, releases),
+        "branch": state.branch,
+        "dirty": state.dirty,
+        "error": problem,
+    }
+
+
+def table(rows: list[dict]) -> str:
+    header = ("repo", "current", "latest", "behind", "dirty", "template / error")
+    lines = [header]
+    for row in rows:
+        behind = row.get("behind")
+        lines.append(
+            (
+                row["repo"],
+                row.get("current") or "-",
+                row.get("latest") or "-",
+                "?" if behind is None else str(behind),
+                "yes" if row.get("dirty") else "no",
+                row.get("error") or row.get("template", ""),
+            )
+        )
+    widths = [max(len(line[i]) for line in lines) for i in range(len(header))]
+    return "\n".join(
+        "  ".join(c.ljust(w) for c, w in zip(line, widths, strict=True)).rstrip() for line in lines
+    )
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(
+        prog="goldenpath fleet status", description=__doc__.splitlines()[0]
+    )
+    add_repo_selection(parser)
+    parser.add_argument("--json", action="store_true", help="print a JSON list instead of a table")
+    args = parser.parse_args(argv)
+    repos = selected_repos(args)
+    if not repos:
+        parser.error("no repositories: give paths, --repos-file or --discover")
+    rows = [repo_status(repo) for repo in repos]
+    print(json.dumps(rows, indent=2) if args.json else table(rows))
+    return 1 if any(row.get("error") for row in rows) else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,341 @@
+"""`goldenpath fleet update`: take a template release into many service repositories at once.
+
+    goldenpath fleet update [REPO ...] [--repos-file FILE] [--discover DIR]
+        [--to REF] [--jobs N] [--dry-run] [--branch NAME] [--check CMD]
+        [--push local|github] [--json] [--report FILE]
+
+For each repository, on a new branch off its current branch, run `copier update` with the saved
+answers, then classify the result:
+
+  up_to_date    already at the target release (or the update changed nothing)
+  updated       clean update, committed on the branch with a provenance trailer, then published
+  conflicts     copier left conflicts (unmerged files, conflict markers or .rej files): listed,
+                nothing committed, the branch deleted, the repository restored
+  check_failed  --check CMD failed on the updated tree: nothing committed, repository restored
+  failed        the update could not run (dirty tree, no answers file, copier error): the reason
+
+The default branch is never changed; a repository is never left dirty. The run ends with a summary
+grouped by outcome and exits 1 when any repository conflicted or failed. `--json` prints the report
+(schema: goldenpath/fleet/report.schema.json, documented in docs/fleet.md).
+"""
+
+from __future__ import annotations
+
+import argparse
+import contextlib
+import datetime as dt
+import json
+import os
+import shutil
+import subprocess
+import sys
+import tempfile
+import time
+from collections import Counter
+from collections.abc import Sequence
+from concurrent.futures import ProcessPoolExecutor
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from ..args import add_repo_selection, selected_repos
+from ..proc import CommandError
+from .pushers import GitHubPullRequestPusher, LocalBranchPusher, PublishError, Pusher
+from .repos import NotAServiceRepo, git, read_state, release_versions
+
+OUTCOMES = ("up_to_date", "updated", "conflicts", "check_failed", "failed")
+FAILING = {"conflicts", "check_failed", "failed"}
+CONFLICT_MARKERS = ("<<<<<<< ", ">>>>>>> ")
+SCHEMA_VERSION = 1
+
+
+@dataclass(frozen=True)
+class Settings:
+    to: str | None = None
+    branch: str | None = None
+    check: str | None = None
+    dry_run: bool = False
+    pusher: Pusher = field(default_factory=LocalBranchPusher)
+
+
+def result(repo: Path, outcome: str, started: float, **fields) -> dict:
+    base = {
+        "repo": str(repo),
+        "outcome": outcome,
+        "from": None,
+        "to": None,
+        "branch": None,
+        "files": [],
+        "reason": None,
+        "commit": None,
+        "published": None,
+    }
+    return {**base, **fields, "seconds": round(time.monotonic() - started, 3)}
+
+
+def conflicted_files(repo: Path) -> list[str]:
+    """Files copier could not merge: unmerged index entries, conflict markers, .rej files."""
+    unmerged = set(git(repo, "diff", "--name-only", "--diff-filter=U").splitlines())
+    changed = git(repo, "status", "--porcelain", "--untracked-files=all").splitlines()
+    paths = {line[3:].split(" -> ")[-1] for line in changed}
+    found = set(unmerged)
+    for path in paths:
+        full = repo / path
+        if path.endswith(".rej"):
+            found.add(path)
+        elif full.is_file() and not full.is_symlink():
+            try:
+                text = full.read_text()
+            except (UnicodeDecodeError, OSError):
+                continue
+            if any(f"\n{m}" in f"\n{text}" for m in CONFLICT_MARKERS):
+                found.add(path)
+    return sorted(found)
+
+
+def restore(repo: Path, base: str, branch: str) -> None:
+    """Put the repository back exactly as it was: clean, on its base branch, no update branch."""
+    git(repo, "reset", "--quiet", "--hard")
+    git(repo, "clean", "--quiet", "-fd")
+    git(repo, "checkout", "--quiet", base)
+    git(repo, "branch", "--quiet", "-D", branch, check=False)
+
+
+@contextlib.contextmanager
+def stdout_to_stderr():
+    """Send what copier and its migrations print to stderr, keeping stdout for the report."""
+    sys.stdout.flush()
+    saved = os.dup(1)
+    os.dup2(2, 1)
+    try:
+        yield
+    finally:
+        sys.stdout.flush()
+        os.dup2(saved, 1)
+        os.close(saved)
+
+
+def run_copier_update(repo: Path, target: str) -> None:
+    import copier  # imported in the worker process
+
+    with stdout_to_stderr():
+        copier.run_update(
+            dst_path=str(repo),
+            vcs_ref=target,
+            defaults=True,
+            overwrite=True,
+            skip_answered=True,
+            unsafe=True,
+            quiet=True,
+            conflict="inline",
+            context_lines=3,
+        )
+
+
+def commit_message(current: str, target: str, src: str) -> str:
+    return (
+        f"Update the golden-path template from {current} to {target}\n\n"
+        f"Template-Update: {current} -> {target}\n"
+        f"Template-Source: {src}\n"
+        "Updated-By: goldenpath fleet update\n"
+    )
+
+
+def update_repo(repo: Path, settings: Settings) -> dict:
+    started = time.monotonic()
+    try:
+        state = read_state(repo)
+    except NotAServiceRepo as error:
+        return result(repo, "failed", started, reason=str(error))
+    if state.dirty:
+        return result(repo, "failed", started, reason="uncommitted changes: commit or stash first")
+    if state.branch == "HEAD":
+        return result(repo, "failed", started, reason="detached HEAD: check out a branch first")
+    try:
+        target = settings.to or (release_versions(state.src_path) or [None])[-1]
+    except CommandError as error:
+        return result(repo, "failed", started, reason=f"template source unreachable: {error}")
+    if not target:
+        return result(repo, "failed", started, reason="the template has no release tags: use --to")
+    fields = {"from": state.current, "to": target}
+    if state.current == target:
+        return result(repo, "up_to_date", started, **fields)
+
+    scratch = None
+    work = repo
+    if settings.dry_run:
+        scratch = Path(tempfile.mkdtemp(prefix="goldenpath-dry-run-"))
+        work = scratch / repo.name
+        git(repo, "clone", "--quiet", "--branch", state.branch, str(repo), str(work))
+    branch = settings.branch or f"template-update/{target}"
+    fields["branch"] = branch
+    try:
+        if git(work, "branch", "--list", branch):
+            return result(
+                repo, "failed", started, **fields, reason=f"branch {branch} already exists"
+            )
+        git(work, "checkout", "--quiet", "-b", branch)
+        try:
+            run_copier_update(work, target)
+        except Exception as error:  # copier raises many kinds; all mean "could not update"
+            restore(work, state.branch, branch)
+            reason = f"copier update failed: {type(error).__name__}: {error}".strip()
+            return result(repo, "failed", started, **fields, reason=reason[:2000])
+        conflicts = conflicted_files(work)
+        if conflicts:
+            restore(work, state.branch, branch)
+            return result(
+                repo,
+                "conflicts",
+                started,
+                **fields,
+                files=conflicts,
+                reason="copier could not merge these files; update by hand (docs/updating.md)",
+            )
+        changed = sorted(line[3:] for line in git(work, "status", "--porcelain").splitlines())
+        if not changed:
+            restore(work, state.branch, branch)
+            return result(repo, "up_to_date", started, **fields, branch=None)
+        if settings.check:
+            done = subprocess.run(
+                settings.check, shell=True, cwd=work, capture_output=True, text=True
+            )
+            if done.returncode != 0:
+                restore(work, state.branch, branch)
+                tail = (done.stdout + done.stderr).strip().splitlines()[-20:]
+                return result(
+                    repo,
+                    "check_failed",
+                    started,
+                    **fields,
+                    files=changed,
+                    reason=f"`{settings.check}` exited {done.returncode}: " + "\n".join(tail),
+                )
+        git(work, "add", "-A")
+        git(work, "commit", "--quiet", "-m", commit_message(state.current, target, state.src_path))
+        commit = git(work, "rev-parse", "HEAD")
+        published = None
+        if not settings.dry_run:
+            title = f"Update the golden-path template to {target}"
+            try:
+                published = settings.pusher.publish(
+                    work,
+                    branch,
+                    state.branch,
+                    title,
+                    commit_message(state.current, target, state.src_path),
+                )
+            except (PublishError, CommandError) as error:
+                git(work, "checkout", "--quiet", state.branch)
+                return result(
+                    repo,
+                    "failed",
+                    started,
+                    **fields,
+                    files=changed,
+                    commit=commit,
+                    reason=f"updated on {branch}, but publishing failed: {error}",
+                )
+        git(work, "checkout", "--quiet", state.branch)
+        return result(
+            repo, "updated", started, **fields, files=changed, commit=commit, published=published
+        )
+    except CommandError as error:
+        with contextlib.suppress(CommandError):
+            restore(work, state.branch, branch)
+        return result(repo, "failed", started, **fields, reason=str(error)[:2000])
+    finally:
+        if scratch:
+            shutil.rmtree(scratch, ignore_errors=True)
+
+
+def run_fleet(repos: list[Path], settings: Settings, jobs: int) -> list[dict]:
+    """Update every repo, `jobs` at a time (separate processes: copier changes the working dir)."""
+    if jobs <= 1 or len(repos) <= 1:
+        return [update_repo(repo, settings) for repo in repos]
+    with ProcessPoolExecutor(max_workers=jobs) as pool:
+        return list(pool.map(update_repo, repos, [settings] * len(repos)))
+
+
+def report(results: list[dict], settings: Settings, started_at: str, seconds: float) -> dict:
+    counts = Counter(r["outcome"] for r in results)
+    return {
+        "schema_version": SCHEMA_VERSION,
+        "started": started_at,
+        "seconds": round(seconds, 3),
+        "target": settings.to,
+        "dry_run": settings.dry_run,
+        "counts": {outcome: counts.get(outcome, 0) for outcome in OUTCOMES},
+        "repos": results,
+    }
+
+
+def summary(results: list[dict]) -> str:
+    lines = []
+    for outcome in OUTCOMES:
+        group = [r for r in results if r["outcome"] == outcome]
+        if not group:
+            continue
+        lines.append(f"{outcome} ({len(group)}):")
+        for r in group:
+            detail = {
+                "updated": f"{r['from']} -> {r['to']} on {r['branch']}"
+                f" ({r['published'] or 'dry run'})",
+                "up_to_date": f"at {r['to'] or r['from']}",
+                "conflicts": "conflicts in " + ", ".join(r["files"]),
+            }.get(outcome, r["reason"] or "")
+            lines.append(f"  {r['repo']}: {detail}")
+    return "\n".join(lines)
+
+
+def make_pusher(args: argparse.Namespace) -> Pusher:
+    if args.push == "github":
+        return GitHubPullRequestPusher(
+            api_url=args.github_api, remote=args.remote, repository=args.github_repo
+        )
+    return LocalBranchPusher()
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(
+        prog="goldenpath fleet update", description=__doc__.splitlines()[0]
+    )
+    add_repo_selection(parser)
+    parser.add_argument("--to", help="template ref to update to (default: its newest release tag)")
+    parser.add_argument("--jobs", type=int, default=1, help="repositories updated at once")
+    parser.add_argument("--dry-run", action="store_true", help="update throw-away clones only")
+    parser.add_argument("--branch", help="update branch name (default: template-update/<ref>)")
+    parser.add_argument("--check", metavar="CMD", help="shell command that must pass on the update")
+    parser.add_argument("--push", choices=("local", "github"), default="local")
+    parser.add_argument("--github-api", default="https://api.github.com")
+    parser.add_argument("--github-repo", help="owner/name (default: from the remote's URL)")
+    parser.add_argument("--remote", default="origin")
+    parser.add_argument("--json", action="store_true", help="print the JSON report on stdout")
+    parser.add_argument("--report", type=Path, help="also write the JSON report to this file")
+    args = parser.parse_args(argv)
+    repos = selected_repos(args)
+    if not repos:
+        parser.error("no repositories: give paths, --repos-file or --discover")
+    if args.jobs < 1:
+        parser.error("--jobs must be at least 1")
+    settings = Settings(
+        to=args.to,
+        branch=args.branch,
+        check=args.check,
+        dry_run=args.dry_run,
+        pusher=make_pusher(args),
+    )
+    started_at = dt.datetime.now(dt.UTC).isoformat(timespec="seconds")
+    started = time.monotonic()
+    results = run_fleet(repos, settings, args.jobs)
+    full = report(results, settings, started_at, time.monotonic() - started)
+    text = json.dumps(full, indent=2)
+    if args.report:
+        args.report.write_text(text + "\n")
+    print(summary(results), file=sys.stderr if args.json else sys.stdout)
+    if args.json:
+        print(text)
+    return 1 if any(r["outcome"] in FAILING for r in results) else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,147 @@
+"""`goldenpath verify [PATH]`: check a generated repository against the current standards.
+
+Lists every shortfall and exits 1 when there is any: required files, a valid answers file
+(answers that pass today's rules), the standard Makefile targets, a chart that lints and renders
+with every values file, and alert rules that pass promtool (when promtool is installed).
+"""
+
+from __future__ import annotations
+
+import argparse
+import re
+import shutil
+import subprocess
+import sys
+from collections.abc import Sequence
+from pathlib import Path
+
+import yaml
+
+from .args import ANSWERS_FILE
+from .rules import violations
+
+REQUIRED_FILES = (
+    ANSWERS_FILE,
+    "README.md",
+    "Makefile",
+    "pyproject.toml",
+    "uv.lock",
+    "Dockerfile",
+    ".dockerignore",
+    ".gitignore",
+    ".pre-commit-config.yaml",
+    "CODEOWNERS",
+    "catalog-info.yaml",
+    "docs/runbook.md",
+    "docs/onboarding.md",
+    "monitoring/rules/slo.yml",
+    "monitoring/rules/service.yml",
+    "monitoring/rules/team.yml",
+)
+CI_FILES = {"github": ".github/workflows/ci.yml", "gitlab": ".gitlab-ci.yml"}
+MAKE_TARGETS = ("setup", "train", "serve", "test", "lint", "image", "chart", "verify")
+CHART_FILES = (
+    "Chart.yaml",
+    "values.yaml",
+    "values.schema.json",
+    "values-staging.yaml",
+    "values-production.yaml",
+)
+
+
+def check_answers(repo: Path) -> tuple[dict, list[str]]:
+    path = repo / ANSWERS_FILE
+    if not path.is_file():
+        return {}, []
+    try:
+        answers = yaml.safe_load(path.read_text()) or {}
+    except yaml.YAMLError as error:
+        return {}, [f"{ANSWERS_FILE} is not valid YAML: {error}"]
+    problems = [
+        f"{ANSWERS_FILE} has no {key}"
+        for key in ("_src_path", "_commit", "service_name")
+        if key not in answers
+    ]
+    problems += [f"{ANSWERS_FILE}: {message}" for message in violations(answers).values()]
+    return answers, problems
+
+
+def check_makefile(repo: Path) -> list[str]:
+    makefile = repo / "Makefile"
+    if not makefile.is_file():
+        return []
+    defined = set(re.findall(r"^([a-z][a-z-]*):", makefile.read_text(), flags=re.MULTILINE))
+    return [
+        f"Makefile has no `{target}` target" for target in MAKE_TARGETS if target not in defined
+    ]
+
+
+def check_chart(repo: Path, service: str) -> list[str]:
+    chart = repo / "deploy" / "helm" / service
+    missing = [
+        f"deploy/helm/{service}/{name} is missing"
+        for name in CHART_FILES
+        if not (chart / name).is_file()
+    ]
+    if missing:
+        return missing
+    import helm_python
+
+    problems = []
+    for values_file in [None, *sorted(chart.glob("values-*.yaml"))]:
+        label = values_file.name if values_file else "values.yaml"
+        values = yaml.safe_load(values_file.read_text()) if values_file else {}
+        lint = helm_python.lint(str(chart), values, strict=True)
+        problems += [f"chart lint ({label}): {e}".strip() for e in lint.get("errors", [])]
+        try:
+            helm_python.Chart.load(str(chart)).render(values, name=service, namespace="default")
+        except helm_python.HelmError as error:
+            problems.append(f"chart render ({label}): {error}")
+    return problems
+
+
+def check_rules(repo: Path) -> list[str]:
+    promtool = shutil.which("promtool")
+    rules = sorted(str(p) for p in (repo / "monitoring" / "rules").glob("*.yml"))
+    if not promtool or not rules:
+        return []
+    problems = []
+    tests = sorted(str(p) for p in (repo / "monitoring" / "tests").glob("*.yml"))
+    for command in (["check", "rules", *rules], ["test", "rules", *tests] if tests else []):
+        if not command:
+            continue
+        done = subprocess.run([promtool, *command], cwd=repo, capture_output=True, text=True)
+        if done.returncode != 0:
+            problems.append(
+                f"promtool {command[0]} rules failed:\n{done.stdout}{done.stderr}".strip()
+            )
+    return problems
+
+
+def verify(repo: Path) -> list[str]:
+    problems = [f"{name} is missing" for name in REQUIRED_FILES if not (repo / name).exists()]
+    answers, answer_problems = check_answers(repo)
+    problems += answer_problems
+    provider = answers.get("ci_provider")
+    if provider in CI_FILES and not (repo / CI_FILES[provider]).is_file():
+        problems.append(f"{CI_FILES[provider]} is missing (ci_provider is {provider})")
+    problems += check_makefile(repo)
+    if answers.get("service_name"):
+        problems += check_chart(repo, str(answers["service_name"]))
+    problems += check_rules(repo)
+    return problems
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="goldenpath verify", description=__doc__.splitlines()[0])
+    parser.add_argument("path", nargs="?", type=Path, default=Path("."))
+    args = parser.parse_args(argv)
+    problems = verify(args.path.resolve())
+    for problem in problems:
+        print(f"FAIL {problem}")
+    print(f"{args.path}: " + (f"{len(problems)} problem(s)" if problems else "meets the standards"))
+    return 1 if problems else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

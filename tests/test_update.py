@@ -1,0 +1,199 @@
+"""`copier update` across real release tags: team edits survive, the new standard arrives, the
+migration runs once, and an overlapping edit is reported as a conflict the repo recovers from."""
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+import yaml
+
+from goldenpath.render import render
+
+from .support.project import commit_all, git
+from .support.releases import NEW, OLD, make_releases
+from .support.service import make
+
+MIGRATION = "hooks/migrations/v0_2_0_move_team_rules.py"
+TEAM_ALERT = """\
+groups:
+  - name: team-extra
+    rules:
+      - alert: TeamBusinessMetricLow
+        expr: vector(1) < 0
+        labels:
+          severity: warning
+        annotations:
+          summary: never fires; added by the team
+"""
+
+
+@pytest.fixture(scope="module")
+def template(tmp_path_factory) -> Path:
+    return make_releases(tmp_path_factory.mktemp("releases") / "template")
+
+
+def generate(template: Path, dst: Path, **answers) -> Path:
+    render(dst, answers, src=template, vcs_ref=OLD)
+    commit_all(dst, f"Scaffold at {OLD}")
+    return dst
+
+
+def apply_team_edits(repo: Path) -> dict[Path, str]:
+    """Realistic edits a team makes; returns {file: text that must survive the update}."""
+    (package,) = (repo / "src").iterdir()
+    train = package / "train.py"
+    train.write_text(
+        train.read_text().replace(
+            "LogisticRegression(C=params", "LogisticRegression(tol=1e-5, C=params"
+        )
+    )
+    pyproject = repo / "pyproject.toml"
+    pyproject.write_text(
+        pyproject.read_text().replace(
+            '    "joblib>=1.4",\n', '    "joblib>=1.4",\n    "tabulate>=0.9",\n'
+        )
+    )
+    subprocess.run([sys.executable, "-m", "uv", "lock", "--quiet"], cwd=repo, check=True)
+    service = yaml.safe_load((repo / ".copier-answers.yml").read_text())["service_name"]
+    chart = repo / "deploy" / "helm" / service
+    production = chart / "values-production.yaml"
+    production.write_text(production.read_text().replace("memory: 1536Mi", "memory: 2Gi"))
+    (repo / "monitoring" / "team-rules.yml").write_text(TEAM_ALERT)
+    readme = repo / "README.md"
+    readme.write_text(readme.read_text() + "\n## Team notes\n\nRetrain every Monday.\n")
+    commit_all(repo, "Team edits")
+    return {
+        train.relative_to(repo): "LogisticRegression(tol=1e-5, C=params",
+        Path("pyproject.toml"): '"tabulate>=0.9"',
+        Path("uv.lock"): 'name = "tabulate"',
+        production.relative_to(repo): "memory: 2Gi",
+        Path("monitoring/rules/team.yml"): "TeamBusinessMetricLow",
+        Path("README.md"): "## Team notes",
+    }
+
+
+def copier_update(repo: Path, *extra: str) -> subprocess.CompletedProcess:
+    return subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "copier",
+            "update",
+            "--trust",
+            "--defaults",
+            "--vcs-ref",
+            NEW,
+            *extra,
+        ],
+        cwd=repo,
+        capture_output=True,
+        text=True,
+    )
+
+
+def test_update_keeps_team_edits_and_brings_the_new_standard(template, tmp_path) -> None:
+    repo = generate(template, tmp_path / "fraud-scorer", service_name="fraud-scorer")
+    expected = apply_team_edits(repo)
+    done = copier_update(repo)
+    assert done.returncode == 0, done.stdout + done.stderr
+    output = done.stdout + done.stderr
+    assert output.count("migration v0.2.0: moved") == 1, output
+    for path, text in expected.items():
+        assert text in (repo / path).read_text(), f"team edit lost in {path}"
+    values = yaml.safe_load((repo / "deploy/helm/fraud-scorer/values.yaml").read_text())
+    assert values["preStopSleepSeconds"] == 10 and values["terminationGracePeriodSeconds"] == 40
+    assert not (repo / "monitoring" / "team-rules.yml").exists()
+    assert yaml.safe_load((repo / ".copier-answers.yml").read_text())["_commit"] == NEW
+    unmerged = git(repo, "diff", "--name-only", "--diff-filter=U")
+    assert unmerged == "", unmerged
+    assert not list(repo.rglob("*.rej"))
+    markers = subprocess.run(
+        ["git", "grep", "-n", "-e", "^<<<<<<< ", "-e", "^>>>>>>> "],
+        cwd=repo,
+        capture_output=True,
+        text=True,
+    )
+    assert markers.stdout == "", markers.stdout
+    commit_all(repo, f"Update to {NEW}")
+    make(repo, "setup", "lint", "chart", env={"BENTOML_HOME": str(tmp_path / "bentoml")})
+    promtool_tests = subprocess.run(
+        ["promtool", "test", "rules", *map(str, sorted((repo / "monitoring/tests").glob("*.yml")))],
+        cwd=repo,
+        capture_output=True,
+        text=True,
+    )
+    assert promtool_tests.returncode == 0, promtool_tests.stdout + promtool_tests.stderr
+    check = subprocess.run(
+        [
+            "promtool",
+            "check",
+            "rules",
+            *map(str, sorted((repo / "monitoring/rules").glob("*.yml"))),
+        ],
+        cwd=repo,
+        capture_output=True,
+        text=True,
+    )
+    assert check.returncode == 0 and "TeamBusinessMetricLow" not in check.stderr, check.stdout
+    assert git(repo, "status", "--porcelain") == ""
+
+
+def test_migration_runs_once_per_crossing_and_is_idempotent(template, tmp_path) -> None:
+    repo = generate(template, tmp_path / "churn", service_name="churn")
+    (repo / "monitoring" / "team-rules.yml").write_text(TEAM_ALERT)
+    commit_all(repo, "Team alert")
+    first = subprocess.run(
+        [sys.executable, str(template / MIGRATION)], cwd=repo, capture_output=True, text=True
+    )
+    assert first.returncode == 0 and "moved" in first.stdout
+    after_first = (repo / "monitoring/rules/team.yml").read_text()
+    second = subprocess.run(
+        [sys.executable, str(template / MIGRATION)], cwd=repo, capture_output=True, text=True
+    )
+    assert second.returncode == 0 and "nothing to move" in second.stdout
+    assert (repo / "monitoring/rules/team.yml").read_text() == after_first == TEAM_ALERT
+    git(repo, "checkout", "--quiet", "--", ".")
+    git(repo, "clean", "-fdq")
+    done = copier_update(repo)
+    assert done.returncode == 0, done.stderr
+    assert (done.stdout + done.stderr).count("migration v0.2.0") == 1
+    commit_all(repo, "Updated")
+    again = copier_update(repo)
+    assert again.returncode == 0, again.stderr
+    assert "migration v0.2.0" not in again.stdout + again.stderr, (
+        "ran again without crossing v0.2.0"
+    )
+
+
+def test_overlapping_edit_is_reported_and_recoverable(template, tmp_path) -> None:
+    repo = generate(template, tmp_path / "risk", service_name="risk")
+    values = repo / "deploy/helm/risk/values.yaml"
+    values.write_text(
+        values.read_text().replace("preStopSleepSeconds: 5", "preStopSleepSeconds: 7")
+    )
+    commit_all(repo, "Team tunes draining")
+    before = git(repo, "rev-parse", "HEAD")
+    done = subprocess.run(
+        [sys.executable, "-m", "goldenpath", "fleet", "update", str(repo), "--json"],
+        capture_output=True,
+        text=True,
+    )
+    assert done.returncode == 1, done.stdout + done.stderr
+    report = json.loads(done.stdout)
+    (entry,) = report["repos"]
+    assert entry["outcome"] == "conflicts"
+    assert entry["files"] == ["deploy/helm/risk/values.yaml"]
+    assert "deploy/helm/risk/values.yaml" in done.stderr
+    # Recovered: same commit, clean tree, no update branch left behind.
+    assert git(repo, "rev-parse", "HEAD") == before
+    assert git(repo, "status", "--porcelain") == ""
+    assert git(repo, "branch", "--list", "template-update/*") == ""
+    # A plain `copier update` leaves the conflict inline and exits 0: the reason to check.
+    plain = copier_update(repo)
+    assert plain.returncode == 0
+    assert "<<<<<<<" in values.read_text()
+    git(repo, "reset", "--hard", "--quiet")
+    git(repo, "clean", "-fdq")
+    assert git(repo, "status", "--porcelain") == ""
