@@ -154,9 +154,7 @@ def test_fleet_update_classifies_every_repo(fleet, tmp_path) -> None:
     }
     assert outcomes["svc-conflict-a"]["files"] == ["deploy/helm/svc-conflict-a/values.yaml"]
     assert "uncommitted changes" in outcomes["svc-dirty"]["reason"]
-    assert (
-        outcomes["svc-check"]["reason"].startswith("`test ! -f FAILME` exited 1")
-    )
+    assert outcomes["svc-check"]["reason"].startswith("`test ! -f FAILME` exited 1")
     for name in ("updated", "conflicts", "check_failed", "failed", "up_to_date"):
         assert f"{name} (" in done.stderr, f"no {name} group in the summary"
     updated_repo = fleet["svc-00"][0]

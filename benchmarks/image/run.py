@@ -170,7 +170,10 @@ def main() -> int:
     result = {
         "machine": machine(),
         "versions": {
-            **package_versions("bentoml", "copier"),
+            "bentoml": sh(
+                str(repo / ".venv/bin/python"), "-c", "import bentoml; print(bentoml.__version__)"
+            ).strip(),
+            **package_versions("copier"),
             "buildah": tool_version("buildah", "--version"),
             "podman": tool_version("podman", "--version"),
         },
