@@ -12,7 +12,7 @@ export PATH := $(BIN):$(PATH)
 export BENTOML_DO_NOT_TRACK := true
 
 .DEFAULT_GOAL := help
-.PHONY: help install system-packages demo test test-fast lint golden lock bench-image
+.PHONY: help install system-packages demo test test-fast lint docs golden lock bench-image
 
 help: ## List the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  %-16s %s\n", $$1, $$2}'
@@ -39,6 +39,9 @@ test-fast: install ## Run the tests that take seconds, not minutes
 lint: install ## Lint the template repo's own Python
 	$(BIN)/ruff check src tests benchmarks
 	$(BIN)/ruff format --check src tests benchmarks
+
+docs: install ## Build the documentation site in strict mode into build/site/
+	$(BIN)/mkdocs build --strict --quiet
 
 golden: install ## Regenerate tests/golden/default/ from the default answers
 	$(BIN)/python -m tests.support.golden

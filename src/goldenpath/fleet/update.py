@@ -16,7 +16,7 @@ answers, then classify the result:
 
 The default branch is never changed; a repository is never left dirty. The run ends with a summary
 grouped by outcome and exits 1 when any repository conflicted or failed. `--json` prints the report
-(schema: goldenpath/fleet/report.schema.json, documented in docs/fleet.md).
+(schema: goldenpath/fleet/report.schema.json, documented in docs/reference/fleet-report.md).
 """
 
 from __future__ import annotations
@@ -189,7 +189,7 @@ def update_repo(repo: Path, settings: Settings) -> dict:
                 started,
                 **fields,
                 files=conflicts,
-                reason="copier could not merge these files; update by hand (docs/updating.md)",
+                reason="copier could not merge these: docs/how-to/take-a-template-update.md",
             )
         changed = sorted(line[3:] for line in git(work, "status", "--porcelain").splitlines())
         if not changed:
