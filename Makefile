@@ -12,7 +12,7 @@ export PATH := $(BIN):$(PATH)
 export BENTOML_DO_NOT_TRACK := true
 
 .DEFAULT_GOAL := help
-.PHONY: help install system-packages demo test test-fast lint docs golden lock bench-image
+.PHONY: help install system-packages demo test test-fast lint docs golden lock bench-image bench-fleet bench-serving
 
 help: ## List the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  %-16s %s\n", $$1, $$2}'
@@ -51,3 +51,10 @@ lock: install ## Re-resolve the generated repo's uv.lock (templates/model-servic
 
 bench-image: install system-packages ## Image size and cold start against BentoML's Dockerfile
 	$(BIN)/python -m benchmarks.image.run
+
+bench-fleet: install ## Fleet update: serial copier loop against goldenpath fleet update --jobs 2
+	$(BIN)/python -m benchmarks.fleet.run --repos $(or $(REPOS),50) --jobs $(or $(JOBS),2)
+
+bench-serving: install system-packages ## Serving: generated service against FastAPI + uvicorn (wrk)
+	$(BIN)/python -m pip install --quiet -e '.[test,bench]'
+	$(BIN)/python -m benchmarks.serving.run --duration $(or $(DURATION),10)

@@ -1,0 +1,290 @@
+"""Serving speed: the generated service, as shipped, against plain FastAPI + uvicorn.
+
+    make bench-serving [DURATION=10]
+
+Renders the default service, trains it, and starts on loopback (a) the generated service with
+exactly the settings the template ships (`bentoml serve`) and (b) the same model behind FastAPI +
+uvicorn with the same number of worker processes. wrk drives both with the same fixed request at
+concurrency 1, 8, 32 and 64 for DURATION seconds each. Also measured: time to first prediction
+(render, setup with warm caches, train, serve, first 200) and the generated repo's `make test`.
+
+Writes benchmarks/results/serving.json, serving.md and serving.png.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import re
+import shutil
+import signal
+import subprocess
+import sys
+import time
+from contextlib import contextmanager
+from pathlib import Path
+
+import httpx
+
+from benchmarks.machine import machine, now, tool_version
+from tests.support.project import commit_all, copy_project
+from tests.support.service import free_port
+
+ROOT = Path(__file__).resolve().parents[2]
+HERE = Path(__file__).resolve().parent
+WORK = ROOT / "benchmarks" / "work" / "serving"
+RESULTS = ROOT / "benchmarks" / "results"
+CONCURRENCY = (1, 8, 32, 64)
+BODY = {"features": [5.1, 3.5, 1.4, 0.2]}
+WORKERS = 1  # what the generated service ships: BentoML's default of one worker per pod
+GOALS = {
+    "throughput_ratio_at_c32": 2.0,
+    "p99_ms_at_c32": 50.0,
+    "non_2xx": 0,
+    "time_to_first_prediction_s": 30.0,
+    "generated_make_test_s": 60.0,
+}
+
+
+def sh(*command: str, cwd: Path, env: dict | None = None) -> str:
+    print("$", " ".join(command), file=sys.stderr, flush=True)
+    done = subprocess.run(
+        list(command), cwd=cwd, env={**os.environ, **(env or {})}, capture_output=True, text=True
+    )
+    if done.returncode != 0:
+        raise SystemExit(f"{' '.join(command)}:\n{done.stdout[-3000:]}\n{done.stderr[-3000:]}")
+    return done.stdout
+
+
+@contextmanager
+def server(command: list[str], cwd: Path, env: dict, port: int, log: Path):
+    with log.open("w") as out:
+        process = subprocess.Popen(
+            command,
+            cwd=cwd,
+            env={**os.environ, **env},
+            stdout=out,
+            stderr=subprocess.STDOUT,
+            start_new_session=True,
+        )
+    try:
+        deadline = time.monotonic() + 120
+        while time.monotonic() < deadline:
+            try:
+                if (
+                    httpx.post(f"http://127.0.0.1:{port}/predict", json=BODY, timeout=2).status_code
+                    == 200
+                ):
+                    break
+            except httpx.TransportError:
+                pass
+            if process.poll() is not None:
+                raise SystemExit(f"{command[0]} exited:\n{log.read_text()[-3000:]}")
+            time.sleep(0.1)
+        else:
+            raise SystemExit(f"no prediction within 120 s:\n{log.read_text()[-3000:]}")
+        yield
+    finally:
+        os.killpg(process.pid, signal.SIGTERM)
+        try:
+            process.wait(timeout=30)
+        except subprocess.TimeoutExpired:
+            os.killpg(process.pid, signal.SIGKILL)
+            process.wait()
+
+
+def load(port: int, concurrency: int, duration: int) -> dict:
+    threads = min(concurrency, 2)
+    out = sh(
+        "wrk",
+        f"-t{threads}",
+        f"-c{concurrency}",
+        f"-d{duration}s",
+        "--timeout",
+        "5s",
+        "-s",
+        str(HERE / "wrk.lua"),
+        f"http://127.0.0.1:{port}/predict",
+        cwd=HERE,
+    )
+    fields = dict(re.findall(r"(\w+)=(\d+)", out.split("GP_RESULT", 1)[1]))
+    seconds = int(fields["duration_us"]) / 1e6
+    return {
+        "concurrency": concurrency,
+        "rps": round(int(fields["requests"]) / seconds, 1),
+        "p50_ms": int(fields["p50_us"]) / 1000,
+        "p95_ms": int(fields["p95_us"]) / 1000,
+        "p99_ms": int(fields["p99_us"]) / 1000,
+        "non_2xx": int(fields["non2xx"]),
+        "socket_errors": int(fields["errors"]),
+    }
+
+
+def plot(runs: list[dict], path: Path) -> None:
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    figure, (left, right) = plt.subplots(1, 2, figsize=(10, 4))
+    for system in ("generated", "fastapi"):
+        rows = [r for r in runs if r["system"] == system]
+        xs = [r["concurrency"] for r in rows]
+        left.plot(xs, [r["rps"] for r in rows], marker="o", label=system)
+        right.plot(xs, [r["p99_ms"] for r in rows], marker="o", label=system)
+    left.set(title="Throughput", xlabel="concurrency", ylabel="requests/s", xscale="log")
+    right.set(title="p99 latency", xlabel="concurrency", ylabel="ms", xscale="log", yscale="log")
+    for axis in (left, right):
+        axis.set_xticks(CONCURRENCY, [str(c) for c in CONCURRENCY])
+        axis.legend()
+        axis.grid(alpha=0.3)
+    figure.tight_layout()
+    figure.savefig(path, dpi=100)
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--duration", type=int, default=10)
+    args = parser.parse_args(argv)
+    if WORK.exists():
+        shutil.rmtree(WORK)
+    WORK.mkdir(parents=True)
+    env = {"BENTOML_HOME": str(WORK / "bentoml"), "BENTOML_DO_NOT_TRACK": "true"}
+
+    started = time.monotonic()
+    repo = copy_project(WORK / "iris-classifier")
+    commit_all(repo, "Scaffold")
+    sh("make", "setup", "train", cwd=repo, env=env)
+    port = free_port()
+    bento = [
+        str(repo / ".venv/bin/bentoml"),
+        "serve",
+        "iris_classifier.service:ModelService",
+        "--host",
+        "127.0.0.1",
+        "--port",
+        str(port),
+    ]
+    runs = []
+    with server(bento, repo, env, port, WORK / "generated.log"):
+        first_prediction_s = time.monotonic() - started
+        for concurrency in CONCURRENCY:
+            runs.append({"system": "generated", **load(port, concurrency, args.duration)})
+
+    # The baseline's one extra package, into the benchmark's copy of the generated environment.
+    sh(
+        "uv",
+        "pip",
+        "install",
+        "--quiet",
+        "--python",
+        str(repo / ".venv/bin/python"),
+        "fastapi",
+        cwd=repo,
+    )
+    tag = sh(
+        str(repo / ".venv/bin/python"),
+        "-m",
+        "iris_classifier.export",
+        "--out",
+        str(WORK / "model.bentomodel"),
+        cwd=repo,
+        env=env,
+    ).strip()
+    port = free_port()
+    uvicorn = [
+        str(repo / ".venv/bin/uvicorn"),
+        "fastapi_app:app",
+        "--app-dir",
+        str(HERE),
+        "--host",
+        "127.0.0.1",
+        "--port",
+        str(port),
+        "--workers",
+        str(WORKERS),
+        "--no-access-log",
+        "--log-level",
+        "warning",
+    ]
+    baseline_env = {**env, "GP_PACKAGE": "iris_classifier", "MODEL_TAG": tag}
+    with server(uvicorn, repo, baseline_env, port, WORK / "fastapi.log"):
+        for concurrency in CONCURRENCY:
+            runs.append({"system": "fastapi", **load(port, concurrency, args.duration)})
+
+    started = time.monotonic()
+    sh("make", "test", cwd=repo, env=env)
+    make_test_s = time.monotonic() - started
+
+    versions = json.loads(
+        sh(
+            str(repo / ".venv/bin/python"),
+            "-c",
+            (
+                "import json, importlib.metadata as m; print(json.dumps({p: m.version(p) for p in "
+                "['bentoml', 'fastapi', 'uvicorn', 'scikit-learn', 'pydantic']}))"
+            ),
+            cwd=repo,
+        )
+    )
+    versions["wrk"] = tool_version("wrk", "--version")
+    at = {r["system"]: r for r in runs if r["concurrency"] == 32}
+    ratio = at["generated"]["rps"] / at["fastapi"]["rps"]
+    result = {
+        "machine": machine(),
+        "versions": versions,
+        "date": now(),
+        "settings": {"workers": WORKERS, "duration_s": args.duration, "request": BODY},
+        "runs": runs,
+        "time_to_first_prediction_s": round(first_prediction_s, 2),
+        "generated_make_test_s": round(make_test_s, 2),
+        "at_concurrency_32": {
+            "throughput_ratio": round(ratio, 2),
+            "generated_p99_ms": at["generated"]["p99_ms"],
+        },
+        "goals": GOALS,
+        "goals_met": {
+            "throughput_ratio_at_c32": ratio >= GOALS["throughput_ratio_at_c32"],
+            "p99_ms_at_c32": at["generated"]["p99_ms"] <= GOALS["p99_ms_at_c32"],
+            "non_2xx": all(r["non_2xx"] == 0 for r in runs if r["system"] == "generated"),
+            "time_to_first_prediction_s": first_prediction_s <= GOALS["time_to_first_prediction_s"],
+            "generated_make_test_s": make_test_s <= GOALS["generated_make_test_s"],
+        },
+    }
+    RESULTS.mkdir(parents=True, exist_ok=True)
+    (RESULTS / "serving.json").write_text(json.dumps(result, indent=2) + "\n")
+    plot(runs, RESULTS / "serving.png")
+    m = result["machine"]
+    lines = [
+        "# Serving: generated service against FastAPI + uvicorn",
+        "",
+        f"Measured {result['date']} on {m['cpu']}, {m['cores']} cores, {m['memory_gib']} GiB.",
+        "Versions: " + ", ".join(f"{k} {v}" for k, v in versions.items()) + ".",
+        f"{WORKERS} worker process each; wrk, {args.duration} s per level, one fixed request.",
+        "",
+        "| system | concurrency | req/s | p50 ms | p95 ms | p99 ms | non-2xx |",
+        "|---|---|---|---|---|---|---|",
+        *(
+            f"| {r['system']} | {r['concurrency']} | {r['rps']} | {r['p50_ms']} | {r['p95_ms']} "
+            f"| {r['p99_ms']} | {r['non_2xx']} |"
+            for r in runs
+        ),
+        "",
+        f"At concurrency 32 the generated service makes {ratio:.2f}x FastAPI's throughput "
+        f"(goal 2.0x) with p99 {at['generated']['p99_ms']} ms (goal 50 ms).",
+        f"Time to first prediction {result['time_to_first_prediction_s']} s (goal 30 s); "
+        f"generated `make test` {result['generated_make_test_s']} s (goal 60 s).",
+        "Goals met: "
+        + ", ".join(f"{k} {'yes' if v else 'NO'}" for k, v in result["goals_met"].items()),
+        "",
+        "![throughput and p99](serving.png)",
+        "",
+    ]
+    (RESULTS / "serving.md").write_text("\n".join(lines))
+    print("\n".join(lines))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
