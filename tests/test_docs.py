@@ -3,6 +3,7 @@ table, and the tutorial's shell blocks run, in order, in a temporary folder."""
 
 import os
 import re
+import socket
 import subprocess
 import sys
 from pathlib import Path
@@ -98,11 +99,13 @@ def test_tutorial_runs_as_written(tmp_path) -> None:
         "CONTAINERS_CONF": str(containers.containers_conf()),
     }
     done = subprocess.run(
-        ["bash", "-c", "\n".join(script)], env=env, capture_output=True, text=True, timeout=1800
+        ["bash", "-c", "\n".join(script)], env=env, capture_output=True, text=True, timeout=900
     )
     output = done.stdout + done.stderr
     assert done.returncode == 0, output[-6000:]
     assert '"model_version"' in done.stdout and "HTTP/1.1 200" in done.stdout
     assert '"loc":["features"]' in done.stdout  # the bad request's 400 names the field
     assert "SUCCESS" in output  # promtool
+    with socket.socket() as probe:  # the tutorial stopped its server
+        assert probe.connect_ex(("127.0.0.1", int(env["PORT"]))) != 0, "the server is still running"
     containers.remove_image("localhost/iris-classifier:tutorial")
