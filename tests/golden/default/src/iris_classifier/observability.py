@@ -10,6 +10,7 @@ from __future__ import annotations
 import contextvars
 import json
 import logging
+import os
 import re
 import sys
 import uuid
@@ -54,8 +55,11 @@ class JsonFormatter(logging.Formatter):
         return json.dumps(entry, default=str)
 
 
-def configure_logging(level: int = logging.INFO) -> None:
-    """Send this service's logs to stderr as JSON lines (idempotent)."""
+def configure_logging(level: int | None = None) -> None:
+    """Send this service's logs to stderr as JSON lines (idempotent); LOG_LEVEL sets the level."""
+    if level is None:
+        level = logging.getLevelName(os.environ.get("LOG_LEVEL", "INFO").upper())
+        level = level if isinstance(level, int) else logging.INFO
     if any(isinstance(h.formatter, JsonFormatter) for h in logger.handlers):
         return
     handler = logging.StreamHandler(sys.stderr)
