@@ -24,7 +24,8 @@ def test_missing_model_never_ready_and_logs_one_clear_error(trained, tmp_path) -
     port = free_port()
     tag = "iris-classifier:doesnotexist"
     log = tmp_path / "serve.log"
-    env = {**os.environ, **trained.env, "MODEL_TAG": tag}
+    # One worker: the service logs the failure once per worker process.
+    env = {**os.environ, **trained.env, "MODEL_TAG": tag, "SERVICE_WORKERS": "1"}
     env.pop("PROMETHEUS_MULTIPROC_DIR", None)
     command = [
         str(trained.repo / ".venv/bin/bentoml"),
