@@ -27,9 +27,10 @@ def is_helm_template(rel: Path) -> bool:
 def answer_texts(answers: dict) -> list[str]:
     """The ways an answer may legitimately appear in output (as typed, and JSON-quoted)."""
     texts = [str(v) for v in answers.values()]
-    return sorted(
-        {*texts, *(str(htmlsafe_json_dumps(t))[1:-1] for t in texts)}, key=len, reverse=True
-    )
+    quoted = {str(htmlsafe_json_dumps(t))[1:-1] for t in texts}
+    quoted |= {json.dumps(t, ensure_ascii=False)[1:-1] for t in texts}
+    quoted |= {q.replace("$", "\\$") for q in quoted}  # Dockerfile LABEL values escape "$"
+    return sorted({*texts, *quoted}, key=len, reverse=True)
 
 
 def test_nothing_is_left_unrendered(rendered) -> None:
