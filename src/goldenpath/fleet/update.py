@@ -194,7 +194,7 @@ def update_repo(repo: Path, settings: Settings) -> dict:
         changed = sorted(line[3:] for line in git(work, "status", "--porcelain").splitlines())
         if not changed:
             restore(work, state.branch, branch)
-            return result(repo, "up_to_date", started, **fields, branch=None)
+            return result(repo, "up_to_date", started, **{**fields, "branch": None})
         if settings.check:
             done = subprocess.run(
                 settings.check, shell=True, cwd=work, capture_output=True, text=True
