@@ -55,7 +55,9 @@ def tool_version(*command: str) -> str:
         done = subprocess.run(list(command), capture_output=True, text=True, timeout=30)
     except OSError:
         return "not installed"
-    return (done.stdout or done.stderr).strip().splitlines()[0] if done.returncode == 0 else "error"
+    # Some tools (wrk) print their version and exit non-zero; the first line is the answer anyway.
+    lines = (done.stdout or done.stderr).strip().splitlines()
+    return lines[0] if lines else f"error (exit {done.returncode})"
 
 
 def now() -> str:

@@ -2,7 +2,7 @@
 
 import pytest
 
-from .cases import BAD_REQUESTS, VALID_ROW
+from .cases import BAD_REQUESTS, VALID_ROW, body
 
 JSON = {"content-type": "application/json"}
 
@@ -45,6 +45,26 @@ def test_bad_input_is_a_4xx_naming_the_field(client, case, path, payload, field)
     assert 400 <= response.status_code < 500, response.text
     if field is not None:
         assert field in response.text
+
+
+NOT_JSON = ["multipart/form-data", "application/x-www-form-urlencoded"]
+
+
+@pytest.mark.parametrize("content_type", NOT_JSON)
+def test_a_body_declared_as_not_json_is_a_415_naming_the_header(client, content_type) -> None:
+    for path in ("/predict", "/predict_batch"):
+        response = client.post(path, content=b"{}", headers={"content-type": content_type})
+        assert response.status_code == 415, response.text
+        assert response.json()["detail"][0]["loc"] == ["header", "content-type"]
+        assert response.headers["x-request-id"]
+    rejected = 'model_rejected_inputs_total{endpoint="/predict",reason="unsupported_media_type"}'
+    assert rejected in client.get("/metrics").text
+
+
+def test_json_with_a_charset_is_accepted(client) -> None:
+    headers = {"content-type": "application/json; charset=utf-8"}
+    response = client.post("/predict", content=body({"features": VALID_ROW}), headers=headers)
+    assert response.status_code == 200, response.text
 
 
 def test_metrics_show_predictions_and_rejections(client) -> None:

@@ -1,8 +1,9 @@
 """Request ids, structured logs, model version headers and rejected-input counts.
 
 `RequestContextMiddleware` wraps every HTTP request: it takes the caller's X-Request-ID (or makes
-one), returns it with X-Model-Version on the response, and counts the 4xx answers of the prediction
-endpoints by validation reason. Log lines from `logger` carry the request id and the model version.
+one), returns it with X-Model-Version on the response, answers 415 to a prediction request whose
+body is declared as anything but JSON, and counts the 4xx answers of the prediction endpoints by
+validation reason. Log lines from `logger` carry the request id and the model version.
 """
 
 from __future__ import annotations
@@ -69,6 +70,26 @@ def configure_logging(level: int | None = None) -> None:
     logger.propagate = False
 
 
+def is_json(content_type: str) -> bool:
+    """A missing Content-Type, application/json or any +json type (parameters ignored)."""
+    media_type = content_type.split(";", 1)[0].strip().lower()
+    return media_type in {"", "application/json"} or media_type.endswith("+json")
+
+
+async def unsupported_media_type(send: Any, content_type: str) -> None:
+    """415 in the same shape as a validation error, naming the header and what is accepted."""
+    detail = {
+        "type": "unsupported_media_type",
+        "loc": ["header", "content-type"],
+        "msg": "the request body must be JSON (Content-Type: application/json)",
+        "input": content_type,
+    }
+    body = json.dumps({"detail": [detail]}).encode()
+    headers = [(b"content-type", b"application/json"), (b"content-length", str(len(body)).encode())]
+    await send({"type": "http.response.start", "status": 415, "headers": headers})
+    await send({"type": "http.response.body", "body": body})
+
+
 def rejection_reasons(body: bytes) -> list[str]:
     """The validation error types in a 4xx body (pydantic's `type` per error), or ["invalid"]."""
     try:
@@ -94,7 +115,8 @@ class RequestContextMiddleware:
         if scope["type"] != "http":
             await self.app(scope, receive, send)
             return
-        incoming = dict(scope.get("headers", [])).get(b"x-request-id", b"").decode("latin-1")
+        headers = dict(scope.get("headers", []))
+        incoming = headers.get(b"x-request-id", b"").decode("latin-1")
         request_id = incoming if _SAFE_REQUEST_ID.match(incoming) else uuid.uuid4().hex
         token = _request_id.set(request_id)
         path = scope.get("path", "")
@@ -119,6 +141,11 @@ class RequestContextMiddleware:
             await send(message)
 
         try:
+            content_type = headers.get(b"content-type", b"").decode("latin-1")
+            if watch and scope.get("method") == "POST" and not is_json(content_type):
+                # BentoML would try to parse a multipart body here and answer 500.
+                await unsupported_media_type(send_with_context, content_type)
+                return
             await self.app(scope, receive, send_with_context)
         finally:
             _request_id.reset(token)

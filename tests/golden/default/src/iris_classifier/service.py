@@ -6,6 +6,7 @@ Serve it with `make serve`; the contract is in schema.py, the model loading in m
 
 from __future__ import annotations
 
+import gc
 import logging
 import random
 
@@ -18,6 +19,7 @@ from .metrics import MODEL_INFO, MODEL_READY, PREDICTIONS, observe_features
 from .observability import STATE, RequestContextMiddleware, configure_logging, logger
 from .schema import EXAMPLE_ROW, FEATURE_NAMES, MAX_BATCH_SIZE, Batch, FeatureVector, Prediction
 from .settings import (
+    ACCESS_LOG,
     FAULT_ERROR_RATE,
     MAX_CONCURRENCY,
     MODEL_NAME,
@@ -44,6 +46,7 @@ class InjectedFault(RuntimeError):
     workers=WORKERS,
     traffic={"timeout": 10, "max_concurrency": MAX_CONCURRENCY},
     metrics={"enabled": True, "duration": {"buckets": DURATION_BUCKETS}},
+    logging={"access": {"enabled": ACCESS_LOG}},
 )
 class ModelService:
     """Serves the model registered under MODEL_TAG (default: the newest version)."""
@@ -69,6 +72,11 @@ class ModelService:
         MODEL_INFO.labels(model_name=MODEL_NAME, model_version=loaded.version).set(1)
         MODEL_READY.set(1)
         logger.info("model %s loaded and warmed up", loaded.tag)
+        # Everything loaded so far (BentoML, the model) lives as long as the process. Freezing it
+        # keeps the garbage collector from walking it again: a full collection over it took 100 to
+        # 200 ms and was the p99 of the service (decision 0007 of the template).
+        gc.collect()
+        gc.freeze()
 
     def __is_ready__(self) -> bool:
         return self.model is not None
