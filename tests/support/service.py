@@ -60,9 +60,19 @@ def trained_repo(workdir: Path, **answers: object) -> TrainedRepo:
     return TrainedRepo(repo=repo, env=env, model_tag=tag)
 
 
+@dataclass(frozen=True)
+class Running:
+    url: str
+    process: subprocess.Popen
+    log: Path
+
+
 @contextmanager
-def serving(trained: TrainedRepo, log: Path, env: dict[str, str] | None = None) -> Iterator[str]:
-    """`bentoml serve` of the trained repo; yields its base URL once /readyz is 200."""
+def started(
+    trained: TrainedRepo, log: Path, env: dict[str, str] | None = None, ready: bool = True
+) -> Iterator[Running]:
+    """`bentoml serve` of the trained repo; yields once /readyz is 200 (or, with ready=False, once
+    it answers at all). Stopped with SIGTERM, as Kubernetes stops a pod."""
     port = free_port()
     command = [
         str(trained.repo / ".venv" / "bin" / "bentoml"),
@@ -88,18 +98,27 @@ def serving(trained: TrainedRepo, log: Path, env: dict[str, str] | None = None) 
                     f"bentoml serve exited {process.returncode}:\n{log.read_text()}"
                 )
             try:
-                if httpx.get(f"{url}/readyz", timeout=1).status_code == 200:
+                status = httpx.get(f"{url}/readyz", timeout=1).status_code
+                if status == 200 or not ready:
                     break
             except httpx.TransportError:
                 pass
             if time.monotonic() > deadline:
                 raise AssertionError(f"not ready in {START_TIMEOUT_S}s:\n{log.read_text()[-4000:]}")
             time.sleep(0.2)
-        yield url
+        yield Running(url=url, process=process, log=log)
     finally:
-        process.send_signal(signal.SIGTERM)
+        if process.poll() is None:
+            process.send_signal(signal.SIGTERM)
         try:
             process.wait(timeout=30)
         except subprocess.TimeoutExpired:
             process.kill()
             process.wait()
+
+
+@contextmanager
+def serving(trained: TrainedRepo, log: Path, env: dict[str, str] | None = None) -> Iterator[str]:
+    """`bentoml serve` of the trained repo; yields its base URL once /readyz is 200."""
+    with started(trained, log, env) as running:
+        yield running.url

@@ -140,6 +140,8 @@ class RequestContextMiddleware:
                         REJECTED_INPUTS.labels(endpoint=path, reason=reason).inc()
             await send(message)
 
+        if watch and logger.isEnabledFor(logging.DEBUG):
+            logger.debug("request received", extra={"fields": {"path": path}})
         try:
             content_type = headers.get(b"content-type", b"").decode("latin-1")
             if watch and scope.get("method") == "POST" and not is_json(content_type):

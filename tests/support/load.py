@@ -1,0 +1,159 @@
+"""Bounded load and schema fuzzing against a service on loopback, for the reliability tests and
+benchmarks/reliability. Everything stops by itself: a request count, a deadline, or both."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import signal
+import subprocess
+import threading
+import time
+import uuid
+from collections import Counter
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import httpx
+
+ROW = [5.1, 3.5, 1.4, 0.2]
+
+
+@dataclass
+class Outcome:
+    """What a burst of /predict requests got back."""
+
+    statuses: Counter = field(default_factory=Counter)
+    errors: Counter = field(default_factory=Counter)  # transport errors by exception name
+    failed_ids: set[str] = field(default_factory=set)  # X-Request-ID of each transport error
+    latencies_s: dict[int, list[float]] = field(default_factory=dict)
+
+    @property
+    def sent(self) -> int:
+        return sum(self.statuses.values()) + sum(self.errors.values())
+
+    def percentile_ms(self, status: int, q: float) -> float:
+        values = sorted(self.latencies_s.get(status, []))
+        return round(1000 * values[min(len(values) - 1, int(q * len(values)))], 1) if values else 0
+
+
+async def _drive(url: str, concurrency: int, total: int, deadline_s: float, stop) -> Outcome:
+    outcome = Outcome()
+    limits = httpx.Limits(max_connections=concurrency, max_keepalive_connections=concurrency)
+    end = time.monotonic() + deadline_s
+    remaining = [total]
+
+    async def one_client(client: httpx.AsyncClient) -> None:
+        while remaining[0] > 0 and time.monotonic() < end and not (stop and stop()):
+            remaining[0] -= 1
+            started = time.monotonic()
+            request_id = uuid.uuid4().hex
+            try:
+                response = await client.post(
+                    f"{url}/predict", json={"features": ROW}, headers={"x-request-id": request_id}
+                )
+            except httpx.TransportError as error:
+                outcome.errors[type(error).__name__] += 1
+                outcome.failed_ids.add(request_id)
+                continue
+            outcome.statuses[response.status_code] += 1
+            outcome.latencies_s.setdefault(response.status_code, []).append(
+                time.monotonic() - started
+            )
+
+    async with httpx.AsyncClient(limits=limits, timeout=10) as client:
+        await asyncio.gather(*(one_client(client) for _ in range(concurrency)))
+    return outcome
+
+
+def drive(url: str, concurrency: int, total: int, deadline_s: float, stop=None) -> Outcome:
+    """POST /predict from `concurrency` clients until `total` requests, the deadline, or stop()."""
+    return asyncio.run(_drive(url, concurrency, total, deadline_s, stop))
+
+
+@dataclass(frozen=True)
+class FuzzResult:
+    requests: int
+    statuses: Counter
+    exit_code: int
+    output: str
+
+    @property
+    def server_errors(self) -> int:
+        return sum(n for status, n in self.statuses.items() if status >= 500)
+
+
+def fuzz(st: Path, url: str, report: Path, max_examples: int = 500, seed: int = 1) -> FuzzResult:
+    """schemathesis over the service's own OpenAPI document; every request is read back from its
+    HAR report, so the count is what was sent, not what was asked for."""
+    done = subprocess.run(
+        [
+            str(st),
+            "run",
+            f"{url}/docs.json",
+            "--checks",
+            "not_a_server_error",
+            "--max-examples",
+            str(max_examples),
+            "--seed",
+            str(seed),
+            "--generation-database",
+            "none",
+            "--report",
+            "har",
+            "--report-har-path",
+            str(report),
+            "--no-color",
+        ],
+        capture_output=True,
+        text=True,
+        timeout=600,
+    )
+    entries = json.loads(report.read_text())["log"]["entries"] if report.exists() else []
+    statuses = Counter(entry["response"]["status"] for entry in entries)
+    return FuzzResult(len(entries), statuses, done.returncode, done.stdout + done.stderr)
+
+
+@dataclass(frozen=True)
+class Shutdown:
+    outcome: Outcome
+    received_ids: set[str]  # request ids the service logged as received (LOG_LEVEL=DEBUG)
+    exit_code: int
+    exited_after_s: float
+
+    @property
+    def lost_in_flight(self) -> int:
+        return len(self.received_ids & self.outcome.failed_ids)
+
+    @property
+    def never_received(self) -> int:
+        """Transport errors other than refused connections, on requests the service never read."""
+        return sum(n for name, n in self.outcome.errors.items() if name != "ConnectError")
+
+
+def sigterm_under_load(process, url: str, log: Path, concurrency: int, grace_s: float) -> Shutdown:
+    """Load from `concurrency` clients, SIGTERM to the server after 3 s, wait for it to exit.
+    The server must run with LOG_LEVEL=DEBUG so that it logs each request id it receives."""
+    stop = threading.Event()
+    result: dict[str, Outcome] = {}
+
+    def run() -> None:
+        result["outcome"] = drive(url, concurrency, 1_000_000, 60, stop=stop.is_set)
+
+    load = threading.Thread(target=run)
+    load.start()
+    time.sleep(3)
+    signalled = time.monotonic()
+    process.send_signal(signal.SIGTERM)
+    try:
+        exit_code = process.wait(timeout=grace_s + 30)
+    finally:
+        exited_after = time.monotonic() - signalled
+        stop.set()
+        load.join(timeout=60)
+    received = {
+        json.loads(line)["request_id"]
+        for line in log.read_text().splitlines()
+        if line.startswith("{") and '"request received"' in line
+    }
+    return Shutdown(result["outcome"], received, exit_code, exited_after)
