@@ -12,7 +12,7 @@ export PATH := $(BIN):$(PATH)
 export BENTOML_DO_NOT_TRACK := true
 
 .DEFAULT_GOAL := help
-.PHONY: help install system-packages demo test test-fast lint docs golden lock bench-image bench-fleet bench-serving
+.PHONY: help install system-packages demo test test-fast lint docs golden lock bench-image bench-fleet bench-serving bench-reliability
 
 help: ## List the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  %-16s %s\n", $$1, $$2}'
@@ -58,3 +58,6 @@ bench-fleet: install ## Fleet update: serial copier loop against goldenpath flee
 bench-serving: install system-packages ## Serving: generated service against FastAPI + uvicorn (wrk)
 	$(BIN)/python -m pip install --quiet -e '.[test,bench]'
 	$(BIN)/python -m benchmarks.serving.run --duration $(or $(DURATION),10)
+
+bench-reliability: install system-packages ## Reliability: fuzzing, soak, SIGTERM under load, overload
+	$(BIN)/python -m benchmarks.reliability.run --soak $(or $(SOAK),60)

@@ -62,3 +62,43 @@ def tool_version(*command: str) -> str:
 
 def now() -> str:
     return dt.datetime.now(dt.UTC).isoformat(timespec="seconds")
+
+
+def _proc_table() -> dict[int, tuple[int, int, int]]:
+    """pid -> (parent pid, CPU ticks, resident pages) of every live process."""
+    table = {}
+    for stat in Path("/proc").glob("[0-9]*/stat"):
+        try:
+            fields = stat.read_text().rsplit(")", 1)[1].split()
+        except OSError:
+            continue
+        # Fields after the name: state ppid pgrp ... utime(11) stime(12) ... rss(21)
+        table[int(stat.parent.name)] = (
+            int(fields[1]),
+            int(fields[11]) + int(fields[12]),
+            int(fields[21]),
+        )
+    return table
+
+
+def _tree(table: dict[int, tuple[int, int, int]], root: int) -> set[int]:
+    tree, grew = {root}, True
+    while grew:
+        grown = tree | {pid for pid, row in table.items() if row[0] in tree}
+        grew, tree = grown != tree, grown
+    return tree
+
+
+def tree_cpu_s(root: int) -> float:
+    """User + system CPU seconds of a live process and all its descendants."""
+    table = _proc_table()
+    return sum(table[pid][1] for pid in _tree(table, root) if pid in table) / os.sysconf(
+        "SC_CLK_TCK"
+    )
+
+
+def tree_rss_mib(root: int) -> float:
+    """Resident memory of a live process and all its descendants, MiB."""
+    table = _proc_table()
+    pages = sum(table[pid][2] for pid in _tree(table, root) if pid in table)
+    return pages * os.sysconf("SC_PAGE_SIZE") / 2**20

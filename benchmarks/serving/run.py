@@ -31,7 +31,7 @@ from pathlib import Path
 
 import httpx
 
-from benchmarks.machine import machine, now, tool_version
+from benchmarks.machine import machine, now, tool_version, tree_cpu_s
 from tests.support.project import commit_all, copy_project
 from tests.support.service import free_port
 
@@ -98,25 +98,6 @@ def server(command: list[str], cwd: Path, env: dict, port: int, log: Path):
         except subprocess.TimeoutExpired:
             os.killpg(process.pid, signal.SIGKILL)
             process.wait()
-
-
-def tree_cpu_s(root: int) -> float:
-    """User + system CPU seconds of a live process and all its descendants (the server's tree)."""
-    ticks = os.sysconf("SC_CLK_TCK")
-    parent, cpu = {}, {}
-    for stat in Path("/proc").glob("[0-9]*/stat"):
-        try:
-            fields = stat.read_text().rsplit(")", 1)[1].split()
-        except OSError:
-            continue
-        pid = int(stat.parent.name)
-        parent[pid] = int(fields[1])  # fields after the name: state ppid pgrp session ...
-        cpu[pid] = int(fields[11]) + int(fields[12])
-    tree, grew = {root}, True
-    while grew:
-        grown = {pid for pid, ppid in parent.items() if ppid in tree} | tree
-        grew, tree = grown != tree, grown
-    return sum(cpu.get(pid, 0) for pid in tree) / ticks
 
 
 def wrk(port: int, concurrency: int, duration: int) -> dict:

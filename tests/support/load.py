@@ -37,7 +37,9 @@ class Outcome:
         return round(1000 * values[min(len(values) - 1, int(q * len(values)))], 1) if values else 0
 
 
-async def _drive(url: str, concurrency: int, total: int, deadline_s: float, stop) -> Outcome:
+async def _drive(
+    url: str, concurrency: int, total: int, deadline_s: float, stop, path: str, payload: dict
+) -> Outcome:
     outcome = Outcome()
     limits = httpx.Limits(max_connections=concurrency, max_keepalive_connections=concurrency)
     end = time.monotonic() + deadline_s
@@ -50,7 +52,7 @@ async def _drive(url: str, concurrency: int, total: int, deadline_s: float, stop
             request_id = uuid.uuid4().hex
             try:
                 response = await client.post(
-                    f"{url}/predict", json={"features": ROW}, headers={"x-request-id": request_id}
+                    f"{url}{path}", json=payload, headers={"x-request-id": request_id}
                 )
             except httpx.TransportError as error:
                 outcome.errors[type(error).__name__] += 1
@@ -66,9 +68,19 @@ async def _drive(url: str, concurrency: int, total: int, deadline_s: float, stop
     return outcome
 
 
-def drive(url: str, concurrency: int, total: int, deadline_s: float, stop=None) -> Outcome:
-    """POST /predict from `concurrency` clients until `total` requests, the deadline, or stop()."""
-    return asyncio.run(_drive(url, concurrency, total, deadline_s, stop))
+def drive(
+    url: str,
+    concurrency: int,
+    total: int,
+    deadline_s: float,
+    stop=None,
+    path: str = "/predict",
+    payload: dict | None = None,
+) -> Outcome:
+    """POST one request from `concurrency` clients until `total` requests, the deadline, or
+    stop(); by default a /predict of one row."""
+    payload = payload if payload is not None else {"features": ROW}
+    return asyncio.run(_drive(url, concurrency, total, deadline_s, stop, path, payload))
 
 
 @dataclass(frozen=True)

@@ -67,12 +67,22 @@ class Running:
     log: Path
 
 
-@contextmanager
-def started(
-    trained: TrainedRepo, log: Path, env: dict[str, str] | None = None, ready: bool = True
-) -> Iterator[Running]:
-    """`bentoml serve` of the trained repo; yields once /readyz is 200 (or, with ready=False, once
-    it answers at all). Stopped with SIGTERM, as Kubernetes stops a pod."""
+def launch(
+    trained: TrainedRepo, log: Path, env: dict[str, str] | None, ready: bool
+) -> tuple[subprocess.Popen, str]:
+    """Start `bentoml serve`, up to three times: BentoML picks free ports for its own sockets by
+    closing a probe socket and binding later, and under load another process can take the port
+    in between ("Address already in use"). Any other early exit fails at once."""
+    for _ in range(3):
+        process, url = start_once(trained, log, env)
+        if wait_until_up(process, url, log, ready):
+            return process, url
+    raise AssertionError(f"bentoml serve could not bind its ports 3 times:\n{log.read_text()}")
+
+
+def start_once(
+    trained: TrainedRepo, log: Path, env: dict[str, str] | None
+) -> tuple[subprocess.Popen, str]:
     port = free_port()
     command = [
         str(trained.repo / ".venv" / "bin" / "bentoml"),
@@ -89,23 +99,38 @@ def started(
         process = subprocess.Popen(
             command, cwd=trained.repo, env=full_env, stdout=out, stderr=subprocess.STDOUT
         )
-    url = f"http://127.0.0.1:{port}"
+    return process, f"http://127.0.0.1:{port}"
+
+
+def wait_until_up(process: subprocess.Popen, url: str, log: Path, ready: bool) -> bool:
+    """True once /readyz is 200 (or answers at all, with ready=False); False if the server died of
+    a port clash; raises on any other exit or on the deadline."""
+    deadline = time.monotonic() + START_TIMEOUT_S
+    while True:
+        if process.poll() is not None:
+            if "Address already in use" in log.read_text():
+                return False
+            raise AssertionError(f"bentoml serve exited {process.returncode}:\n{log.read_text()}")
+        try:
+            status = httpx.get(f"{url}/readyz", timeout=1).status_code
+            if status == 200 or not ready:
+                return True
+        except httpx.TransportError:
+            pass
+        if time.monotonic() > deadline:
+            process.kill()
+            raise AssertionError(f"not ready in {START_TIMEOUT_S}s:\n{log.read_text()[-4000:]}")
+        time.sleep(0.2)
+
+
+@contextmanager
+def started(
+    trained: TrainedRepo, log: Path, env: dict[str, str] | None = None, ready: bool = True
+) -> Iterator[Running]:
+    """`bentoml serve` of the trained repo; yields once /readyz is 200 (or, with ready=False, once
+    it answers at all). Stopped with SIGTERM, as Kubernetes stops a pod."""
+    process, url = launch(trained, log, env, ready)
     try:
-        deadline = time.monotonic() + START_TIMEOUT_S
-        while True:
-            if process.poll() is not None:
-                raise AssertionError(
-                    f"bentoml serve exited {process.returncode}:\n{log.read_text()}"
-                )
-            try:
-                status = httpx.get(f"{url}/readyz", timeout=1).status_code
-                if status == 200 or not ready:
-                    break
-            except httpx.TransportError:
-                pass
-            if time.monotonic() > deadline:
-                raise AssertionError(f"not ready in {START_TIMEOUT_S}s:\n{log.read_text()[-4000:]}")
-            time.sleep(0.2)
         yield Running(url=url, process=process, log=log)
     finally:
         if process.poll() is None:
