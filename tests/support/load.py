@@ -120,6 +120,8 @@ def fuzz(st: Path, url: str, report: Path, max_examples: int = 500, seed: int = 
         capture_output=True,
         text=True,
         timeout=600,
+        # Its cache (.schemathesis/) replays earlier runs' requests: keep it with this report.
+        cwd=report.parent,
     )
     entries = json.loads(report.read_text())["log"]["entries"] if report.exists() else []
     statuses = Counter(entry["response"]["status"] for entry in entries)
