@@ -66,10 +66,10 @@ def test_corrupt_model_never_ready_and_logs_one_clear_error(trained, tmp_path) -
 
 def test_schema_fuzzing_finds_no_server_error(trained, tmp_path) -> None:
     with started(trained, tmp_path / "serve.log") as running:
-        result = fuzz(SCHEMATHESIS, running.url, tmp_path / "fuzz.har")
-    assert result.requests >= 1000, result.output[-3000:]
+        result = fuzz(SCHEMATHESIS, running.url, tmp_path)
+    assert result.requests >= 1000, (result.rounds, result.output[-3000:])
     assert result.server_errors == 0, (result.statuses, result.output[-6000:])
-    assert result.exit_code == 0, result.output[-6000:]
+    assert set(result.exit_codes) == {0}, result.output[-6000:]
 
 
 def test_sigterm_under_load_loses_no_request_in_flight(trained, tmp_path) -> None:
