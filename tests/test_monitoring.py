@@ -3,10 +3,12 @@ metric names that the real service exports, and a real Prometheus firing the ava
 against the real service with injected faults."""
 
 import json
+import os
 import re
 import shutil
 import signal
 import subprocess
+import sys
 import threading
 import time
 from pathlib import Path
@@ -251,10 +253,26 @@ def test_real_prometheus_fires_the_availability_alert(trained, tmp_path) -> None
     assert firing[0]["annotations"]["runbook_url"].endswith("#availability-slo-burn")
 
 
+def settings_value(settings: Path, name: str, **env: str) -> subprocess.CompletedProcess:
+    """Run the generated settings.py (it needs only the standard library) and print one value."""
+    clean = {
+        k: v for k, v in os.environ.items() if k not in {"FAULT_ERROR_RATE", "SERVICE_WORKERS"}
+    }
+    code = f"import runpy; print(runpy.run_path({str(settings)!r})[{name!r}])"
+    return subprocess.run(
+        [sys.executable, "-c", code], env={**clean, **env}, capture_output=True, text=True
+    )
+
+
 def test_fault_switch_is_off_by_default(rendered) -> None:
     _, repo = rendered
     (settings,) = (repo / "src").glob("*/settings.py")
-    assert 'os.environ.get("FAULT_ERROR_RATE", "0")' in settings.read_text()
+    assert settings_value(settings, "FAULT_ERROR_RATE").stdout.strip() == "0"
+    assert settings_value(settings, "FAULT_ERROR_RATE", FAULT_ERROR_RATE="0.25").stdout == "0.25\n"
+    bad = settings_value(settings, "FAULT_ERROR_RATE", FAULT_ERROR_RATE="lots")
+    assert bad.returncode != 0 and "FAULT_ERROR_RATE='lots' is not a number" in bad.stderr
+    empty = settings_value(settings, "WORKERS", SERVICE_WORKERS="")
+    assert empty.returncode == 0 and int(empty.stdout) >= 1, empty.stderr
     (deployment,) = by_kind(render(chart_dir(repo), {}), "Deployment")
     env = deployment["spec"]["template"]["spec"]["containers"][0]["env"]
     assert "FAULT_ERROR_RATE" not in {e["name"] for e in env}
