@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+import json
 import os
 import platform
 import subprocess
@@ -58,6 +59,18 @@ def tool_version(*command: str) -> str:
     # Some tools (wrk) print their version and exit non-zero; the first line is the answer anyway.
     lines = (done.stdout or done.stderr).strip().splitlines()
     return lines[0] if lines else f"error (exit {done.returncode})"
+
+
+def venv_versions(python: Path, packages: list[str]) -> dict[str, str]:
+    """Versions of `packages` installed in the environment of another interpreter."""
+    code = (
+        "import json, importlib.metadata as m, sys; "
+        "print(json.dumps({p: m.version(p) for p in sys.argv[1:]}))"
+    )
+    done = subprocess.run(
+        [str(python), "-c", code, *packages], capture_output=True, text=True, check=True
+    )
+    return json.loads(done.stdout)
 
 
 def now() -> str:

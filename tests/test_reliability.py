@@ -10,14 +10,12 @@ from pathlib import Path
 import httpx
 import pytest
 
-from .support.load import ROW, drive, fuzz, sigterm_under_load
+from .support.load import ROW, drive, fuzz, grace_s, sigterm_under_load
 from .support.service import started, trained_repo
 
 pytestmark = [pytest.mark.server, pytest.mark.generated_make]
 
 SCHEMATHESIS = Path(sys.executable).parent / "st"
-# terminationGracePeriodSeconds (40) minus preStopSleepSeconds (10) in the chart's values.
-GRACE_S = 30
 CLIENTS = 16
 
 
@@ -67,16 +65,17 @@ def test_corrupt_model_never_ready_and_logs_one_clear_error(trained, tmp_path) -
 def test_schema_fuzzing_finds_no_server_error(trained, tmp_path) -> None:
     with started(trained, tmp_path / "serve.log") as running:
         result = fuzz(SCHEMATHESIS, running.url, tmp_path)
-    assert result.requests >= 1000, (result.rounds, result.output[-3000:])
+    assert result.requests >= 1000, result.output[-3000:]
     assert result.server_errors == 0, (result.statuses, result.output[-6000:])
-    assert set(result.exit_codes) == {0}, result.output[-6000:]
+    assert result.exit_code == 0, result.output[-6000:]
 
 
 def test_sigterm_under_load_loses_no_request_in_flight(trained, tmp_path) -> None:
     log = tmp_path / "serve.log"
     # DEBUG: the service logs each prediction request it receives, with the caller's request id.
     with started(trained, log, {"LOG_LEVEL": "DEBUG"}) as running:
-        shutdown = sigterm_under_load(running.process, running.url, log, CLIENTS, GRACE_S)
+        grace = grace_s(trained.repo)
+        shutdown = sigterm_under_load(running.process, running.url, log, CLIENTS, grace)
     statuses, errors = shutdown.outcome.statuses, shutdown.outcome.errors
     assert statuses[200] > 100 and set(statuses) == {200}, statuses
     assert len(shutdown.received_ids) >= statuses[200]
@@ -86,7 +85,7 @@ def test_sigterm_under_load_loses_no_request_in_flight(trained, tmp_path) -> Non
     # race: a request written to a connection as a worker closed it, which the service never read.
     # In a cluster the preStop sleep takes the pod out of the endpoints before SIGTERM.
     assert shutdown.exit_code == 0, log.read_text()[-3000:]
-    assert shutdown.exited_after_s < GRACE_S, shutdown.exited_after_s
+    assert shutdown.exited_after_s < grace, (shutdown.exited_after_s, grace)
 
 
 def test_overload_is_shed_with_429_or_503_and_recovers(trained, tmp_path) -> None:

@@ -31,7 +31,7 @@ from pathlib import Path
 
 import httpx
 
-from benchmarks.machine import machine, now, tool_version, tree_cpu_s
+from benchmarks.machine import machine, now, tool_version, tree_cpu_s, venv_versions
 from tests.support.project import commit_all, copy_project
 from tests.support.service import free_port
 
@@ -100,31 +100,34 @@ def server(command: list[str], cwd: Path, env: dict, port: int, log: Path):
             process.wait()
 
 
-def wrk(port: int, concurrency: int, duration: int) -> dict:
-    threads = min(concurrency, 2)
+def wrk_fields(url: str, concurrency: int, duration: int, timeout_s: int = 5) -> dict[str, int]:
+    """wrk POSTing the fixed request (wrk.lua) to url/predict; its GP_RESULT line as integers."""
     out = sh(
         "wrk",
-        f"-t{threads}",
+        f"-t{min(concurrency, 2)}",
         f"-c{concurrency}",
         f"-d{duration}s",
         "--timeout",
-        "5s",
+        f"{timeout_s}s",
         "-s",
         str(HERE / "wrk.lua"),
-        f"http://127.0.0.1:{port}/predict",
+        f"{url}/predict",
         cwd=HERE,
     )
-    fields = dict(re.findall(r"(\w+)=(\d+)", out.split("GP_RESULT", 1)[1]))
-    seconds = int(fields["duration_us"]) / 1e6
+    return {k: int(v) for k, v in re.findall(r"(\w+)=(\d+)", out.split("GP_RESULT", 1)[1])}
+
+
+def wrk(port: int, concurrency: int, duration: int) -> dict:
+    fields = wrk_fields(f"http://127.0.0.1:{port}", concurrency, duration)
     return {
         "concurrency": concurrency,
-        "requests": int(fields["requests"]),
-        "rps": round(int(fields["requests"]) / seconds, 1),
-        "p50_ms": int(fields["p50_us"]) / 1000,
-        "p95_ms": int(fields["p95_us"]) / 1000,
-        "p99_ms": int(fields["p99_us"]) / 1000,
-        "non_2xx": int(fields["non2xx"]),
-        "socket_errors": int(fields["errors"]),
+        "requests": fields["requests"],
+        "rps": round(fields["requests"] / (fields["duration_us"] / 1e6), 1),
+        "p50_ms": fields["p50_us"] / 1000,
+        "p95_ms": fields["p95_us"] / 1000,
+        "p99_ms": fields["p99_us"] / 1000,
+        "non_2xx": fields["non2xx"],
+        "socket_errors": fields["errors"],
     }
 
 
@@ -252,16 +255,8 @@ def main(argv: list[str] | None = None) -> int:
     sh("make", "test", cwd=repo, env=env)
     make_test_s = time.monotonic() - started
 
-    versions = json.loads(
-        sh(
-            str(repo / ".venv/bin/python"),
-            "-c",
-            (
-                "import json, importlib.metadata as m; print(json.dumps({p: m.version(p) for p in "
-                "['bentoml', 'fastapi', 'uvicorn', 'scikit-learn', 'pydantic']}))"
-            ),
-            cwd=repo,
-        )
+    versions = venv_versions(
+        repo / ".venv/bin/python", ["bentoml", "fastapi", "uvicorn", "scikit-learn", "pydantic"]
     )
     versions["wrk"] = tool_version("wrk", "--version")
     at = {r["system"]: r for r in runs if r["concurrency"] == 32}
