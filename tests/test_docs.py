@@ -104,7 +104,8 @@ def test_tutorial_runs_as_written(tmp_path) -> None:
     output = done.stdout + done.stderr
     assert done.returncode == 0, output[-6000:]
     assert '"model_version"' in done.stdout and "HTTP/1.1 200" in done.stdout
-    assert '"loc":["features"]' in done.stdout  # the bad request's 400 names the field
+    assert '"petal_width_cm"],"msg":"Field required"' in done.stdout  # the 400 names the field
+    assert done.stdout.count('"model_version"') >= 2  # the curl and `make request` predictions
     assert "SUCCESS" in output  # promtool
     with socket.socket() as probe:  # the tutorial stopped its server
         assert probe.connect_ex(("127.0.0.1", int(env["PORT"]))) != 0, "the server is still running"

@@ -10,6 +10,7 @@ import pytest
 
 from .support import containers
 from .support.chart import by_kind, chart_dir, render
+from .support.load import ROW
 from .support.service import free_port, make, trained_repo
 
 pytestmark = [pytest.mark.container, pytest.mark.generated_make]
@@ -47,7 +48,7 @@ def test_image_serves_as_the_chart_runs_it(built) -> None:
     name = f"goldenpath-test-{uuid.uuid4().hex[:10]}"
     with containers.running(image, name=name, port=port, user=uid, read_only=read_only) as run:
         containers.wait_http_200(f"{run.url}/readyz", run)
-        response = httpx.post(f"{run.url}/predict", json={"features": [6.7, 3.0, 5.2, 2.3]})
+        response = httpx.post(f"{run.url}/predict", json=ROW)
         assert response.status_code == 200, response.text
         assert response.json()["model_version"] == tag.split(":")[1]
         status = run.exec("cat", "/proc/1/status").stdout

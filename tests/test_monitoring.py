@@ -18,7 +18,8 @@ import pytest
 import yaml
 
 from .support.chart import by_kind, chart_dir, render
-from .support.service import free_port, serving, trained_repo
+from .support.load import ROW
+from .support.service import example_requests, free_port, serving, trained_repo
 
 PROMTOOL = shutil.which("promtool")
 PROMETHEUS = shutil.which("prometheus")
@@ -139,27 +140,49 @@ def trained(tmp_path_factory):
     return trained_repo(tmp_path_factory.mktemp("monitoring"))
 
 
+@pytest.fixture(scope="module")
+def trained_regression(tmp_path_factory):
+    """The regression example: a categorical and a nullable feature, a value histogram."""
+    return trained_repo(tmp_path_factory.mktemp("monitoring-regression"), model_task="regression")
+
+
 @pytest.mark.server
 @pytest.mark.generated_make
-def test_every_metric_used_is_exported_by_the_real_service(trained, tmp_path) -> None:
+@pytest.mark.parametrize("task", ["classification", "regression"])
+def test_every_metric_used_is_exported_by_the_real_service(request, task, tmp_path) -> None:
+    trained = request.getfixturevalue(
+        "trained" if task == "classification" else "trained_regression"
+    )
     used, recorded = used_metric_names(trained.repo)
     assert len(used) >= 10
+    examples = example_requests(trained)
     with serving(trained, tmp_path / "serve.log") as url:
-        row = [5.1, 3.5, 1.4, 0.2]
         for _ in range(3):
-            httpx.post(f"{url}/predict_batch", json={"instances": [row] * 100}, timeout=10)
-        httpx.post(f"{url}/predict", json={"features": row}, timeout=10)
-        httpx.post(f"{url}/predict", json={"features": [1.0]}, timeout=10)
+            httpx.post(f"{url}/predict_batch", json={"instances": examples * 50}, timeout=10)
+        for example in examples:
+            httpx.post(f"{url}/predict", json=example, timeout=10)
+            for name in example:  # each feature left out once: a 400, or null if nullable
+                without = {key: value for key, value in example.items() if key != name}
+                httpx.post(f"{url}/predict", json=without, timeout=10)
+        httpx.post(f"{url}/predict", json={"no_such_feature": 1.0}, timeout=10)
         text = httpx.get(f"{url}/metrics", timeout=10).text
     exported = {
         line.split("{")[0].split(" ")[0]
         for line in text.splitlines()
         if line and not line.startswith("#")
     }
+    # A metric of a kind of feature the contract does not have (the classification example has
+    # no categorical or nullable feature) is not exported; the regression example has them all.
+    absent_by_contract = (
+        {"model_input_category_total", "model_input_missing_total"}
+        if task == "classification"
+        else set()
+    )
     for name in sorted(used):
-        if name in recorded or name in EXTERNAL_METRICS:
+        if name in recorded or name in EXTERNAL_METRICS or name in absent_by_contract:
             continue
         assert name in exported, f"{name} is used by a rule or panel but not exported"
+    assert "model_input_missing_total" in exported or task == "classification"
 
 
 SHORT_WINDOWS = {"5m": "5s", "10m": "8s", "30m": "8s", "1h": "10s", "2h": "12s", "6h": "15s"}
@@ -215,9 +238,7 @@ def test_real_prometheus_fires_the_availability_alert(trained, tmp_path) -> None
             deadline = time.monotonic() + 120
             with httpx.Client(timeout=5) as client:
                 while not stop.is_set() and time.monotonic() < deadline and len(statuses) < 20000:
-                    response = client.post(
-                        f"{url}/predict", json={"features": [5.1, 3.5, 1.4, 0.2]}
-                    )
+                    response = client.post(f"{url}/predict", json=ROW)
                     statuses.append(response.status_code)
                     time.sleep(0.01)
 

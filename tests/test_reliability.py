@@ -37,7 +37,7 @@ def assert_never_ready_with_one_error(trained, log: Path, env: dict, tag: str) -
     with started(trained, log, {**env, "SERVICE_WORKERS": "1"}, ready=False) as running:
         statuses = readiness(running.url)
         alive = httpx.get(f"{running.url}/livez", timeout=2).status_code
-        predict = httpx.post(f"{running.url}/predict", json={"features": [5.1, 3.5, 1.4, 0.2]})
+        predict = httpx.post(f"{running.url}/predict", json=ROW)
     assert set(statuses) == {503}, statuses
     assert alive == 200
     assert predict.status_code == 503  # BentoML hides the message; the log names the tag
@@ -55,7 +55,7 @@ def test_corrupt_model_never_ready_and_logs_one_clear_error(trained, tmp_path) -
     store = tmp_path / "bentoml"
     shutil.copytree(trained.env["BENTOML_HOME"], store)
     name, version = trained.model_tag.split(":")
-    artifact = store / "models" / name / version / "model.joblib"
+    artifact = store / "models" / name / version / "artifact" / "model.joblib"
     assert artifact.is_file()
     artifact.write_bytes(b"not a model: truncated upload\n")
     env = {"BENTOML_HOME": str(store), "MODEL_TAG": trained.model_tag}

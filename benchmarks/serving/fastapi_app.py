@@ -8,21 +8,24 @@ import importlib
 import os
 
 from fastapi import FastAPI
-from pydantic import BaseModel
 
 package = os.environ["GP_PACKAGE"]
-model = importlib.import_module(f"{package}.model").load(os.environ["MODEL_TAG"])
-schema = importlib.import_module(f"{package}.schema")
-
-
-class Request(BaseModel):
-    features: schema.FeatureVector
-
+store = importlib.import_module(f"{package}.model")
+payloads = importlib.import_module(f"{package}.payloads")
+spec = importlib.import_module(f"{package}.spec")
+model = store.load(os.environ["MODEL_TAG"])
+classes = store.CONTRACT.task.classes  # the benchmark serves the default (classification) answers
 
 app = FastAPI()
 
 
 @app.post("/predict")
-def predict(request: Request) -> schema.Prediction:
-    label, probability = model.predict([request.features])[0]
-    return schema.Prediction(label=label, probability=probability, model_version=model.version)
+def predict(request: payloads.Features) -> payloads.Prediction:
+    probabilities = model.predict(spec.encode(store.CONTRACT.features, [request.__dict__]))[0]
+    best = int(probabilities.argmax())
+    return payloads.Prediction(
+        label=classes[best],
+        probability=float(probabilities[best]),
+        probabilities=dict(zip(classes, probabilities.tolist(), strict=True)),
+        model_version=model.version,
+    )

@@ -32,6 +32,7 @@ from pathlib import Path
 import httpx
 
 from benchmarks.machine import machine, now, tool_version, tree_cpu_s, venv_versions
+from tests.support.load import ROW
 from tests.support.project import commit_all, copy_project
 from tests.support.service import free_port
 
@@ -42,7 +43,7 @@ RESULTS = ROOT / "benchmarks" / "results"
 CONCURRENCY = (1, 8, 32, 64)
 REPEATS = 3
 SYSTEMS = ("generated", "fastapi", "fastapi-nodelay")
-BODY = {"features": [5.1, 3.5, 1.4, 0.2]}
+BODY = ROW
 WORKERS = len(os.sched_getaffinity(0))  # what the generated service ships: one per CPU
 GOALS = {
     "throughput_ratio_at_c32": 2.0,

@@ -26,7 +26,6 @@ from .proc import CommandError, run
 from .render import render
 
 READY_TIMEOUT_S = 120
-SAMPLE = {"features": [6.7, 3.0, 5.2, 2.3]}
 GIT_IDENTITY = {
     "GIT_AUTHOR_NAME": "golden-path demo",
     "GIT_AUTHOR_EMAIL": "demo@localhost",
@@ -107,6 +106,15 @@ def demo(workdir: Path) -> int:
     )
     print(trained.stdout.strip(), flush=True)
 
+    # The request is the first example of the repo's model contract, as `make request` sends it.
+    package = repo.name.replace("-", "_")
+    example = run(
+        ["uv", "run", "--locked", "--all-extras", "python", "-m", f"{package}.payloads"],
+        cwd=repo,
+        env=env,
+    )
+    sample = json.loads(example.stdout)
+
     port = free_port()
     url = f"http://127.0.0.1:{port}"
     log = workdir / "serve.log"
@@ -122,8 +130,8 @@ def demo(workdir: Path) -> int:
         )
     try:
         wait_ready(url, server, log)
-        print(f"5/5 POST {url}/predict {json.dumps(SAMPLE)}", flush=True)
-        status, headers, body = http("POST", f"{url}/predict", SAMPLE)
+        print(f"5/5 POST {url}/predict {json.dumps(sample)}", flush=True)
+        status, headers, body = http("POST", f"{url}/predict", sample)
     finally:
         stop(server)
     if status != 200:

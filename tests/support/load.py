@@ -20,7 +20,8 @@ import yaml
 
 from . import chart
 
-ROW = [5.1, 3.5, 1.4, 0.2]
+# The default answers' contract (iris) first example: the body of a /predict request.
+ROW = {"sepal_length_cm": 5.1, "sepal_width_cm": 3.5, "petal_length_cm": 1.4, "petal_width_cm": 0.2}
 
 
 @dataclass
@@ -74,7 +75,7 @@ def drive(
 ) -> Outcome:
     """POST one request from `concurrency` clients until `total` requests, the deadline, or
     stop(); by default a /predict of one row."""
-    payload = payload if payload is not None else {"features": ROW}
+    payload = payload if payload is not None else ROW
     return asyncio.run(_drive(url, concurrency, total, deadline_s, stop, path, payload))
 
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import os
 import signal
 import socket
@@ -58,6 +59,23 @@ def trained_repo(workdir: Path, **answers: object) -> TrainedRepo:
     out = make(repo, "setup", "train", env=env)
     tag = next(line.split()[1] for line in out.splitlines() if line.startswith("registered "))
     return TrainedRepo(repo=repo, env=env, model_tag=tag)
+
+
+def example_requests(trained: TrainedRepo) -> list[dict]:
+    """The examples of the trained repo's model contract, read through its own environment."""
+    code = (
+        f"import json; from {trained.package}.model import CONTRACT;"
+        " print(json.dumps(CONTRACT.examples))"
+    )
+    done = subprocess.run(
+        [str(trained.repo / ".venv" / "bin" / "python"), "-c", code],
+        cwd=trained.repo,
+        env={**os.environ, **trained.env},
+        capture_output=True,
+        text=True,
+        check=True,
+    )
+    return json.loads(done.stdout)
 
 
 @dataclass(frozen=True)
