@@ -12,7 +12,7 @@ import yaml
 from goldenpath.render import render
 
 from .support.project import commit_all, git
-from .support.releases import NEW, OLD, make_releases
+from .support.releases import NEW, OLD, PREVIOUS, make_releases
 from .support.service import make
 
 MIGRATION = "hooks/migrations/v0_2_0_move_team_rules.py"
@@ -34,9 +34,9 @@ def template(tmp_path_factory) -> Path:
     return make_releases(tmp_path_factory.mktemp("releases") / "template")
 
 
-def generate(template: Path, dst: Path, **answers) -> Path:
-    render(dst, answers, src=template, vcs_ref=OLD)
-    commit_all(dst, f"Scaffold at {OLD}")
+def generate(template: Path, dst: Path, ref: str = OLD, **answers) -> Path:
+    render(dst, answers, src=template, vcs_ref=ref)
+    commit_all(dst, f"Scaffold at {ref}")
     return dst
 
 
@@ -60,12 +60,13 @@ def apply_team_edits(repo: Path) -> dict[Path, str]:
     chart = repo / "deploy" / "helm" / service
     production = chart / "values-production.yaml"
     production.write_text(production.read_text().replace("memory: 1536Mi", "memory: 2Gi"))
-    (repo / "monitoring" / "team-rules.yml").write_text(TEAM_ALERT)
+    (repo / "monitoring" / "rules" / "team.yml").write_text(TEAM_ALERT)
     readme = repo / "README.md"
     readme.write_text(readme.read_text() + "\n## Team notes\n\nRetrain every Monday.\n")
     commit_all(repo, "Team edits")
     return {
-        train.relative_to(repo): "LogisticRegression(tol=1e-5, C=params",
+        # v0.3.0 drops the v0.2.0 model files; its migration keeps them in legacy/ for porting.
+        "legacy/v0.2.0" / train.relative_to(repo): "LogisticRegression(tol=1e-5, C=params",
         Path("pyproject.toml"): '"tabulate>=0.9"',
         Path("uv.lock"): 'name = "tabulate"',
         production.relative_to(repo): "memory: 2Gi",
@@ -94,17 +95,20 @@ def copier_update(repo: Path, *extra: str) -> subprocess.CompletedProcess:
 
 
 def test_update_keeps_team_edits_and_brings_the_new_standard(template, tmp_path) -> None:
-    repo = generate(template, tmp_path / "fraud-scorer", service_name="fraud-scorer")
+    """A repository of the previous release, with a team-modified train.py, takes this one: the
+    model contract arrives, the old model files are kept aside, and its own `make test` passes."""
+    repo = generate(template, tmp_path / "fraud-scorer", ref=PREVIOUS, service_name="fraud-scorer")
     expected = apply_team_edits(repo)
     done = copier_update(repo)
     assert done.returncode == 0, done.stdout + done.stderr
     output = done.stdout + done.stderr
-    assert output.count("migration v0.2.0: moved") == 1, output
+    assert output.count("migration v0.3.0: kept") == 5, output
     for path, text in expected.items():
         assert text in (repo / path).read_text(), f"team edit lost in {path}"
+    package = repo / "src" / "fraud_scorer"
+    assert (package / "contract.py").is_file() and not (package / "train.py").exists()
     values = yaml.safe_load((repo / "deploy/helm/fraud-scorer/values.yaml").read_text())
     assert values["preStopSleepSeconds"] == 10 and values["terminationGracePeriodSeconds"] == 40
-    assert not (repo / "monitoring" / "team-rules.yml").exists()
     assert yaml.safe_load((repo / ".copier-answers.yml").read_text())["_commit"] == NEW
     unmerged = git(repo, "diff", "--name-only", "--diff-filter=U")
     assert unmerged == "", unmerged
@@ -117,7 +121,7 @@ def test_update_keeps_team_edits_and_brings_the_new_standard(template, tmp_path)
     )
     assert markers.stdout == "", markers.stdout
     commit_all(repo, f"Update to {NEW}")
-    make(repo, "setup", "lint", "chart", env={"BENTOML_HOME": str(tmp_path / "bentoml")})
+    make(repo, "setup", "lint", "test", "chart", env={"BENTOML_HOME": str(tmp_path / "bentoml")})
     promtool_tests = subprocess.run(
         ["promtool", "test", "rules", *map(str, sorted((repo / "monitoring/tests").glob("*.yml")))],
         cwd=repo,

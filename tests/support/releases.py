@@ -1,14 +1,19 @@
 """A throw-away template repository with real release tags, for update and fleet tests.
 
-v0.2.0 is the template as it is in this working tree. v0.1.0 is the same tree with the v0.2.0
-standards changes of CHANGELOG.md reverted: team rules at monitoring/team-rules.yml, and the
-shorter drain (preStopSleepSeconds 5, terminationGracePeriodSeconds 30).
+- v0.3.0 is the template as it is in this working tree (the model contract).
+- v0.2.0 is the template exactly as released: the tree of the commit RELEASED records, taken from
+  this repository's own history with `git archive`.
+- v0.1.0 is v0.2.0 with the v0.2.0 standards changes of CHANGELOG.md reverted: team rules at
+  monitoring/team-rules.yml, and the shorter drain (preStopSleepSeconds 5,
+  terminationGracePeriodSeconds 30). v0.2.0 is frozen, so this revert never drifts.
 """
 
 from __future__ import annotations
 
+import io
 import shutil
 import subprocess
+import tarfile
 from pathlib import Path
 
 from .project import commit_all, git
@@ -16,7 +21,11 @@ from .project import commit_all, git
 ROOT = Path(__file__).resolve().parents[2]
 MODEL_SERVICE = Path("templates/model-service")
 VALUES = MODEL_SERVICE / "deploy/helm/{{ service_name }}/values.yaml.jinja"
-OLD, NEW = "v0.1.0", "v0.2.0"
+V1, V2, V3 = "v0.1.0", "v0.2.0", "v0.3.0"
+# The commit of main each past release was made from (this repository has no tags of its own).
+RELEASED = {V2: "e91bfc8b1f6ed9871e3ef88fe97a2ea5d9952255"}
+# The update tests take a repository from the oldest release to the newest.
+OLD, PREVIOUS, NEW = V1, V2, V3
 
 
 def copy_working_tree(dst: Path) -> None:
@@ -41,6 +50,28 @@ def copy_working_tree(dst: Path) -> None:
             shutil.copy2(source, target)
 
 
+def copy_release(version: str, dst: Path) -> None:
+    """The template tree of a past release, from the commit RELEASED records for it."""
+    commit = RELEASED[version]
+    archive = subprocess.run(
+        ["git", "archive", "--format=tar", commit, "copier.yml", "templates", "hooks", "src"],
+        cwd=ROOT,
+        capture_output=True,
+    )
+    assert archive.returncode == 0, (
+        f"release {version} is commit {commit} of this repository's history, which this clone"
+        f" lacks (a shallow clone?): {archive.stderr.decode()}"
+    )
+    with tarfile.open(fileobj=io.BytesIO(archive.stdout)) as tar:
+        tar.extractall(dst, filter="tar")
+
+
+def clear(template: Path) -> None:
+    for child in template.iterdir():
+        if child.name != ".git":
+            shutil.rmtree(child) if child.is_dir() and not child.is_symlink() else child.unlink()
+
+
 def revert_to_v0_1_0(template: Path) -> None:
     rules = template / MODEL_SERVICE / "monitoring"
     (rules / "rules" / "team.yml").rename(rules / "team-rules.yml")
@@ -55,23 +86,24 @@ def revert_to_v0_1_0(template: Path) -> None:
         ("preStopSleepSeconds: 10", "preStopSleepSeconds: 5"),
         ("terminationGracePeriodSeconds: 40", "terminationGracePeriodSeconds: 30"),
     ):
-        assert old in text, f"{VALUES} no longer has {old!r}: update tests/support/releases.py"
+        assert old in text, f"{VALUES} of {V2} has no {old!r}"
         text = text.replace(old, new)
     values.write_text(text)
 
 
 def make_releases(dst: Path) -> Path:
-    """A template repository at dst with tags v0.1.0 and v0.2.0 (HEAD)."""
-    copy_working_tree(dst)
-    current = {p: p.read_bytes() for p in [dst / VALUES, dst / "copier.yml"]}
+    """A template repository at dst with tags v0.1.0, v0.2.0 and v0.3.0 (HEAD)."""
+    dst.mkdir(parents=True)
+    copy_release(V2, dst)
     revert_to_v0_1_0(dst)
-    commit_all(dst, "Release v0.1.0")
-    git(dst, "tag", OLD)
-    (dst / MODEL_SERVICE / "monitoring" / "team-rules.yml").rename(
-        dst / MODEL_SERVICE / "monitoring" / "rules" / "team.yml"
-    )
-    for path, content in current.items():
-        path.write_bytes(content)
-    commit_all(dst, "Release v0.2.0")
-    git(dst, "tag", NEW)
+    commit_all(dst, f"Release {V1}")
+    git(dst, "tag", V1)
+    clear(dst)
+    copy_release(V2, dst)
+    commit_all(dst, f"Release {V2}")
+    git(dst, "tag", V2)
+    clear(dst)
+    copy_working_tree(dst)
+    commit_all(dst, f"Release {V3}")
+    git(dst, "tag", V3)
     return dst
