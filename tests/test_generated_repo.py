@@ -1,25 +1,15 @@
-"""The default generated repo passes its own checks on its first commit, and they change nothing."""
+"""The generated repo's lint finds a planted secret and says when its audit could not run.
+
+(Every answer set passing its own `make setup test lint` is tests/test_frameworks.py.)"""
 
 import os
 import subprocess
 
 import pytest
 
-from .support.project import commit_all, copy_project, git
+from .support.project import commit_all, copy_project
 
 pytestmark = [pytest.mark.generated_make, pytest.mark.server]
-
-
-def test_make_setup_test_lint_pass_and_leave_the_tree_clean(tmp_path) -> None:
-    repo = copy_project(tmp_path / "iris-classifier")
-    commit_all(repo, "Scaffold")
-    done = subprocess.run(
-        ["make", "setup", "test", "lint"], cwd=repo, capture_output=True, text=True, timeout=900
-    )
-    output = done.stdout + done.stderr
-    assert done.returncode == 0, output[-6000:]
-    assert " passed" in output and " failed" not in output
-    assert git(repo, "status", "--porcelain") == "", "make setup/test/lint changed tracked files"
 
 
 def test_lint_finds_a_planted_secret_and_says_when_the_audit_could_not_run(tmp_path) -> None:

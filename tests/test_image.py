@@ -20,7 +20,8 @@ pytestmark = [pytest.mark.container, pytest.mark.generated_make]
 def built(tmp_path_factory):
     missing = containers.missing_tools()
     assert not missing, f"missing {missing}: `make test` installs them (scripts/system-packages.sh)"
-    trained = trained_repo(tmp_path_factory.mktemp("image"))
+    # The ONNX example: a framework other than scikit-learn (the tutorial builds that one).
+    trained = trained_repo(tmp_path_factory.mktemp("image"), model_framework="onnx")
     repo, env = trained.repo, trained.env
     base = containers.ensure_base_image()
     image = f"localhost/goldenpath-test-{uuid.uuid4().hex[:10]}:test"
@@ -79,6 +80,21 @@ def test_image_has_no_compiler_caches_or_build_secrets(built) -> None:
         script,
     )
     assert done.stdout.strip() == "", done.stdout
+    frameworks = containers.sh(
+        "podman",
+        *containers.PODMAN_RUN_FLAGS,
+        "run",
+        "--rm",
+        "--network",
+        "none",
+        "--entrypoint",
+        "/opt/venv/bin/python",
+        image,
+        "-c",
+        "import importlib.util as u;"
+        " print(*[m for m in ('lightgbm', 'xgboost', 'onnxruntime') if u.find_spec(m)])",
+    )
+    assert frameworks.stdout.split() == ["onnxruntime"], "the image carries only its framework"
     inspect = json.loads(containers.sh("podman", "image", "inspect", image).stdout)[0]
     env = "\n".join(inspect["Config"]["Env"])
     for secret in ("SSL_CERT_FILE", "PIP_CERT", "INDEX_URL", "PIP_INDEX"):
