@@ -106,7 +106,7 @@ def test_status_lists_versions_and_dirtiness(fleet, template) -> None:
     rows = {Path(r["repo"]).name: r for r in json.loads(done.stdout)}
     assert set(rows) == set(fleet)
     assert rows["svc-00"]["current"] == OLD and rows["svc-00"]["latest"] == NEW
-    assert rows["svc-00"]["behind"] == 1 and rows["svc-current"]["behind"] == 0
+    assert rows["svc-00"]["behind"] == 2 and rows["svc-current"]["behind"] == 0
     assert rows["svc-dirty"]["dirty"] is True and rows["svc-00"]["dirty"] is False
     assert rows["svc-00"]["template"] == str(template)
     assert "not valid YAML" in rows["svc-broken"]["error"]

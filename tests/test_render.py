@@ -15,7 +15,7 @@ from .support.project import files_of, read_entry
 
 # Jinja left behind; "{{ $value }}" (Prometheus) and "${{ }}" (GitHub Actions) are meant to stay.
 # Grafana legends name labels as {{ label }}: those are meant to stay too.
-GRAFANA_LEGEND = re.compile(r'"legendFormat": "\{\{ [a-z_]+ \}\}"')
+GRAFANA_LEGEND = re.compile(r'"legendFormat": "\{\{ [a-z_]+ \}\}(=\{\{ [a-z_]+ \}\})?"')
 UNRENDERED = re.compile(r"(?<!\$)\{\{(?!\s*\$)|\{%|\{#|%\}|#\}")
 
 

@@ -1,4 +1,5 @@
-"""Shared fixtures: an isolated model store with one trained model, and an in-process client.
+"""Shared fixtures: an isolated model store with one model trained by the contract, and an
+in-process client.
 
 The model store and the metrics directory are temporary: tests never touch your own ~/bentoml.
 """
@@ -17,7 +18,8 @@ os.environ["BENTOML_DO_NOT_TRACK"] = "true"
 os.environ["PROMETHEUS_MULTIPROC_DIR"] = str(_SCRATCH / "metrics")
 (_SCRATCH / "metrics").mkdir()
 
-from iris_classifier import train  # noqa: E402  (the environment above must come first)
+from iris_classifier import training  # noqa: E402  (the environment above must come first)
+from iris_classifier.spec import TrainingResult  # noqa: E402
 
 CONFIG = Path(__file__).resolve().parents[1] / "config" / "training.toml"
 
@@ -27,19 +29,24 @@ def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
 
 
 @pytest.fixture(scope="session")
+def config_path() -> Path:
+    return CONFIG
+
+
+@pytest.fixture(scope="session")
 def config() -> dict:
-    return train.load_config(CONFIG)
+    return training.load_config(CONFIG)
 
 
 @pytest.fixture(scope="session")
-def training_result(config: dict) -> train.TrainingResult:
-    return train.train(config)
+def training_result(config: dict) -> TrainingResult:
+    return training.train(config)
 
 
 @pytest.fixture(scope="session")
-def model_tag(training_result: train.TrainingResult, config: dict) -> str:
+def model_tag(training_result: TrainingResult, config: dict) -> str:
     """The tag of a model trained and registered in the test model store."""
-    return train.register(training_result, config)
+    return training.register(training_result, config)
 
 
 @pytest.fixture(scope="session")

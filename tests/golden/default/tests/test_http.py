@@ -1,10 +1,30 @@
-"""The HTTP contract, in process: shapes, headers, every bad input as a 4xx, and metrics."""
+"""The HTTP contract, in process: shapes, headers, every bad input as a 4xx naming the field, and
+metrics. Driven by the model contract: nothing here names a feature or a class."""
+
+import math
 
 import pytest
 
-from .cases import BAD_REQUESTS, VALID_ROW, body
+from iris_classifier.model import CONTRACT
+from iris_classifier.spec import Categorical, Classification
+
+from .contract_cases import BAD_REQUESTS, EXAMPLES, VALID, body
 
 JSON = {"content-type": "application/json"}
+
+
+def assert_is_a_prediction(prediction: dict, version: str) -> None:
+    """The response shape the task promises."""
+    assert prediction["model_version"] == version
+    if isinstance(CONTRACT.task, Classification):
+        assert set(prediction) == {"label", "probability", "probabilities", "model_version"}
+        assert prediction["label"] in CONTRACT.task.classes
+        assert list(prediction["probabilities"]) == list(CONTRACT.task.classes)
+        assert math.isclose(sum(prediction["probabilities"].values()), 1.0, abs_tol=1e-4)
+        assert prediction["probability"] == max(prediction["probabilities"].values())
+    else:
+        assert set(prediction) == {"value", "model_version"}
+        assert math.isfinite(prediction["value"])
 
 
 def test_ready_after_start(client) -> None:
@@ -12,29 +32,39 @@ def test_ready_after_start(client) -> None:
     assert client.get("/livez").status_code == 200
 
 
-def test_predict_returns_a_label_and_the_model_version(client, model_tag: str) -> None:
-    response = client.post("/predict", json={"features": VALID_ROW})
-    assert response.status_code == 200
-    body = response.json()
-    assert set(body) == {"label", "probability", "model_version"}
-    assert body["model_version"] == model_tag.split(":")[1]
-    assert response.headers["x-model-version"] == body["model_version"]
+@pytest.mark.parametrize("index", range(len(EXAMPLES)))
+def test_every_example_predicts(client, model_tag: str, index: int) -> None:
+    response = client.post("/predict", json=EXAMPLES[index])
+    assert response.status_code == 200, response.text
+    version = model_tag.split(":")[1]
+    assert_is_a_prediction(response.json(), version)
+    assert response.headers["x-model-version"] == version
 
 
 def test_request_id_is_echoed(client) -> None:
-    response = client.post(
-        "/predict", json={"features": VALID_ROW}, headers={"x-request-id": "trace-42"}
-    )
+    response = client.post("/predict", json=VALID, headers={"x-request-id": "trace-42"})
     assert response.headers["x-request-id"] == "trace-42"
 
 
-def test_batch_keeps_order_and_length(client) -> None:
-    rows = [VALID_ROW, [6.7, 3.0, 5.2, 2.3], VALID_ROW]
+def test_batch_answers_each_row_as_predict_does_in_order(client, model_tag: str) -> None:
+    rows = [*EXAMPLES, *reversed(EXAMPLES)]
     response = client.post("/predict_batch", json={"instances": rows})
-    assert response.status_code == 200
-    labels = [p["label"] for p in response.json()]
-    assert len(labels) == 3
-    assert labels[0] == labels[2] != labels[1]
+    assert response.status_code == 200, response.text
+    batch = response.json()
+    assert len(batch) == len(rows)
+    for row, prediction in zip(rows, batch, strict=True):
+        assert_is_a_prediction(prediction, model_tag.split(":")[1])
+        single = client.post("/predict", json=row).json()
+        for key, value in single.items():
+            expected = pytest.approx(value, rel=1e-6) if isinstance(value, float | dict) else value
+            assert prediction[key] == expected, key
+
+
+def test_nullable_features_may_be_left_out(client) -> None:
+    nullable = [feature.name for feature in CONTRACT.features if feature.nullable]
+    row = {key: value for key, value in VALID.items() if key not in nullable}
+    response = client.post("/predict", json=row)
+    assert response.status_code == 200, response.text
 
 
 @pytest.mark.parametrize(
@@ -63,15 +93,30 @@ def test_a_body_declared_as_not_json_is_a_415_naming_the_header(client, content_
 
 def test_json_with_a_charset_is_accepted(client) -> None:
     headers = {"content-type": "application/json; charset=utf-8"}
-    response = client.post("/predict", content=body({"features": VALID_ROW}), headers=headers)
+    response = client.post("/predict", content=body(VALID), headers=headers)
     assert response.status_code == 200, response.text
 
 
-def test_metrics_show_predictions_and_rejections(client) -> None:
-    client.post("/predict", json={"features": VALID_ROW})
-    client.post("/predict", json={"features": []})
+def test_the_openapi_document_names_every_feature(client) -> None:
+    document = client.get("/docs.json").json()
+    request = document["paths"]["/predict"]["post"]["requestBody"]["content"]["application/json"]
+    text = str(request) + str(document.get("components", {}))
+    for feature in CONTRACT.features:
+        assert feature.name in text, feature.name
+
+
+def test_metrics_show_predictions_inputs_and_rejections(client) -> None:
+    client.post("/predict", json=VALID)
+    client.post("/predict_batch", json={"instances": []})
     metrics = client.get("/metrics").text
     assert "model_predictions_total{" in metrics
-    assert 'model_rejected_inputs_total{endpoint="/predict",reason="too_short"}' in metrics
-    assert 'model_input_feature_value_bucket{feature="' in metrics
+    assert 'model_rejected_inputs_total{endpoint="/predict_batch",reason="too_short"}' in metrics
+    for feature in CONTRACT.features:
+        label = 'feature="' + feature.name + '"'
+        if isinstance(feature, Categorical):
+            assert "model_input_category_total{" + label in metrics
+        else:
+            assert "model_input_feature_quantile_bucket{" + label in metrics
+    if not isinstance(CONTRACT.task, Classification):
+        assert "model_prediction_value_bucket{" in metrics
     assert "model_ready 1.0" in metrics

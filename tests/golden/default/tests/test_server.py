@@ -11,7 +11,8 @@ from collections.abc import Iterator
 import httpx
 import pytest
 
-from .cases import BAD_REQUESTS, VALID_ROW
+from .contract_cases import BAD_REQUESTS, EXAMPLES, VALID
+from .test_http import assert_is_a_prediction
 
 pytestmark = pytest.mark.server
 
@@ -74,12 +75,14 @@ def test_ready_and_alive(server: str) -> None:
 
 
 def test_prediction(server: str, model_tag: str) -> None:
-    response = httpx.post(f"{server}/predict", json={"features": VALID_ROW})
-    assert response.status_code == 200
-    assert response.json()["model_version"] == model_tag.split(":")[1]
-    batch = httpx.post(f"{server}/predict_batch", json={"instances": [VALID_ROW] * 5})
-    assert batch.status_code == 200
-    assert len(batch.json()) == 5
+    version = model_tag.split(":")[1]
+    for example in EXAMPLES:
+        response = httpx.post(f"{server}/predict", json=example)
+        assert response.status_code == 200, response.text
+        assert_is_a_prediction(response.json(), version)
+    batch = httpx.post(f"{server}/predict_batch", json={"instances": EXAMPLES * 3})
+    assert batch.status_code == 200, batch.text
+    assert len(batch.json()) == 3 * len(EXAMPLES)
 
 
 @pytest.mark.parametrize(
@@ -95,8 +98,8 @@ def test_bad_input_is_a_4xx(server: str, case, path, payload, field) -> None:
 
 
 def test_metrics_show_the_custom_metrics(server: str) -> None:
-    httpx.post(f"{server}/predict", json={"features": VALID_ROW})
-    httpx.post(f"{server}/predict", json={"features": [1.0]})
+    httpx.post(f"{server}/predict", json=VALID)
+    httpx.post(f"{server}/predict", json={"no_such_feature": 1.0})
     metrics = httpx.get(f"{server}/metrics").text
     exported = {
         line.split("{")[0].split(" ")[0]
@@ -106,7 +109,6 @@ def test_metrics_show_the_custom_metrics(server: str) -> None:
     for name in (
         "model_predictions_total",
         "model_rejected_inputs_total",
-        "model_input_feature_value_bucket",
         "model_info",
         "model_ready",
         "bentoml_service_request_duration_seconds_bucket",

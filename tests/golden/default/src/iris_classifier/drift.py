@@ -1,11 +1,13 @@
 """Input and prediction drift: the population stability index (PSI) over a sliding window.
 
-Training saves, with the model, each feature's quantile bin edges and proportions and the class
-proportions (reference.json). Each worker keeps its last WINDOW_ROWS inputs and predicted labels
-and, every RECOMPUTE_EVERY rows, compares their distribution with the reference and sets the
-gauges `model_input_drift_psi{feature}` and `model_prediction_drift_psi`. Rule of thumb: PSI
-below 0.1 is stable, 0.1 to 0.2 a moderate shift, above 0.2 a significant one (the alert's
-threshold).
+Training saves, with the model, a reference for each feature (numeric: quantile bin edges and
+proportions; categorical: the share of each value) and for the model's own predictions on its
+training data (a classifier: the class mix; a regressor: quantile bins of the values), in
+reference.json. Each worker keeps its last WINDOW_ROWS inputs and predictions and, every
+RECOMPUTE_EVERY rows, compares their distribution with the reference and sets the gauges
+`model_input_drift_psi{feature}` and `model_prediction_drift_psi`. Rule of thumb: PSI below 0.1 is
+stable, 0.1 to 0.2 a moderate shift, above 0.2 a significant one (the alert's threshold). Missing
+values are left out of a feature's distribution; `model_input_missing_total` counts them.
 """
 
 from __future__ import annotations
@@ -39,31 +41,50 @@ def bin_proportions(values: np.ndarray, edges: Sequence[float]) -> np.ndarray:
     return counts / max(len(values), 1)
 
 
+def category_proportions(codes: np.ndarray, n_values: int) -> np.ndarray:
+    """Proportions of each category code (0 .. n_values - 1)."""
+    counts = np.bincount(codes.astype(np.int64), minlength=n_values)
+    return counts / max(len(codes), 1)
+
+
+def distribution_psi(stats: dict[str, Any], values: np.ndarray) -> float | None:
+    """PSI of observed values against one reference entry; None when nothing was observed."""
+    values = values[~np.isnan(values)]
+    if len(values) == 0:
+        return None
+    if stats["kind"] == "numeric":
+        return psi(stats["proportions"], bin_proportions(values, stats["bin_edges"]))
+    expected = list(stats["proportions"].values())
+    return psi(expected, category_proportions(values, len(expected)))
+
+
 class DriftMonitor:
-    """Sliding-window PSI of each input feature and of the predicted classes."""
+    """Sliding-window PSI of each input feature and of the predictions."""
 
     def __init__(self, reference: dict[str, Any], feature_names: Sequence[str]) -> None:
-        self.reference = reference
+        self.features = [reference["features"][name] for name in feature_names]
         self.feature_names = tuple(feature_names)
-        self.rows: deque[Sequence[float]] = deque(maxlen=WINDOW_ROWS)
-        self.labels: deque[str] = deque(maxlen=WINDOW_ROWS)
+        self.output = reference["output"]
+        self.rows: deque[np.ndarray] = deque(maxlen=WINDOW_ROWS)
+        self.outputs: deque[float] = deque(maxlen=WINDOW_ROWS)
         self.since_recompute = 0
         self.lock = threading.Lock()
 
-    def observe(self, rows: Sequence[Sequence[float]], labels: Sequence[str]) -> None:
+    def observe(self, matrix: np.ndarray, outputs: Sequence[float]) -> None:
+        """Encoded input rows and, per row, the predicted class index or the predicted value."""
         with self.lock:
-            self.rows.extend(rows)
-            self.labels.extend(labels)
-            self.since_recompute += len(rows)
+            self.rows.extend(matrix)
+            self.outputs.extend(outputs)
+            self.since_recompute += len(matrix)
             if self.since_recompute < RECOMPUTE_EVERY or len(self.rows) < MIN_ROWS:
                 return
             self.since_recompute = 0
             window = np.asarray(self.rows, dtype=float)
-            window_labels = list(self.labels)
+            window_outputs = np.asarray(self.outputs, dtype=float)
         for index, name in enumerate(self.feature_names):
-            stats = self.reference["features"][name]
-            actual = bin_proportions(window[:, index], stats["bin_edges"])
-            INPUT_DRIFT.labels(feature=name).set(psi(stats["proportions"], actual))
-        classes = self.reference["classes"]
-        actual_classes = [window_labels.count(c) / len(window_labels) for c in classes]
-        PREDICTION_DRIFT.set(psi(list(classes.values()), actual_classes))
+            value = distribution_psi(self.features[index], window[:, index])
+            if value is not None:
+                INPUT_DRIFT.labels(feature=name).set(value)
+        value = distribution_psi(self.output, window_outputs)
+        if value is not None:
+            PREDICTION_DRIFT.set(value)

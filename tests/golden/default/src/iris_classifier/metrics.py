@@ -1,17 +1,27 @@
 """Model metrics exported on /metrics next to BentoML's own request metrics.
 
 BentoML runs each worker as its own process and points prometheus_client at a shared multiprocess
-directory, so these counters and histograms add up across workers on one scrape.
+directory, so these counters and histograms add up across workers on one scrape. Nothing here
+names a feature or a class: the labels come from the model contract and its training reference.
 """
 
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Any
+
+import numpy as np
 from prometheus_client import Counter, Gauge, Histogram
 
-from .schema import FEATURE_NAMES
+from .model import CONTRACT
+from .spec import Categorical
+
+CLASSIFIER = CONTRACT.is_classifier
 
 PREDICTIONS = Counter(
     "model_predictions_total",
-    "Predictions served, by predicted class and model version.",
-    ["label", "model_version"],
+    "Predictions served, by predicted class (classifiers) and model version.",
+    ["label", "model_version"] if CLASSIFIER else ["model_version"],
 )
 
 REJECTED_INPUTS = Counter(
@@ -20,14 +30,26 @@ REJECTED_INPUTS = Counter(
     ["endpoint", "reason"],
 )
 
-# Input feature distributions, the raw material for drift dashboards and alerts. Buckets cover the
-# feature range of the example model; set them from your own features' training quantiles.
-FEATURE_BUCKETS = (0.25, 0.5, 1.0, 1.5, 2.0, 2.5, 3.0, 3.5, 4.0, 4.5, 5.0, 5.5, 6.0, 6.5, 7.0, 8.0)
-INPUT_FEATURES = Histogram(
-    "model_input_feature_value",
-    "Distribution of each input feature as received.",
+# Each numeric input is recorded as its position in the training data: the fraction of training
+# rows below it (0 at or below the training minimum, 1 at or above the maximum). One set of
+# buckets then fits every feature, and an input that looks like training fills the deciles
+# evenly: a skew on the dashboard is drift you can see.
+QUANTILE_BUCKETS = (0.0, 0.1, 0.2, 0.3, 0.4, 0.5, 0.6, 0.7, 0.8, 0.9, 0.9999)
+INPUT_QUANTILE = Histogram(
+    "model_input_feature_quantile",
+    "Position of each numeric input in its training distribution (0 = training minimum).",
     ["feature"],
-    buckets=FEATURE_BUCKETS,
+    buckets=QUANTILE_BUCKETS,
+)
+INPUT_CATEGORIES = Counter(
+    "model_input_category_total",
+    "Values received for each categorical input.",
+    ["feature", "value"],
+)
+INPUT_MISSING = Counter(
+    "model_input_missing_total",
+    "Null (missing) values received for each nullable input.",
+    ["feature"],
 )
 
 MODEL_INFO = Gauge(
@@ -46,7 +68,8 @@ INPUT_DRIFT = Gauge(
 
 PREDICTION_DRIFT = Gauge(
     "model_prediction_drift_psi",
-    "Population stability index of the predicted classes over the recent window against training.",
+    "Population stability index of the predictions (class mix or value distribution) over the"
+    " recent window against the model's predictions on its training data.",
     multiprocess_mode="livemax",
 )
 
@@ -56,13 +79,56 @@ MODEL_READY = Gauge(
     multiprocess_mode="livemin",
 )
 
-
-# One histogram child per feature, looked up once instead of on every request.
-_FEATURE_CHILDREN = tuple(INPUT_FEATURES.labels(feature=name) for name in FEATURE_NAMES)
+_PREDICTION_VALUES: dict[str, Histogram] = {}
 
 
-def observe_features(rows: list[list[float]]) -> None:
-    """Record each feature of each row in its histogram."""
-    for row in rows:
-        for child, value in zip(_FEATURE_CHILDREN, row, strict=True):
-            child.observe(value)
+def prediction_values(bucket_edges: Sequence[float]) -> Histogram:
+    """The regressor's predicted values, bucketed at its training predictions' deciles (made
+    once per process, when the model has loaded and its reference is known)."""
+    if "histogram" not in _PREDICTION_VALUES:
+        _PREDICTION_VALUES["histogram"] = Histogram(
+            "model_prediction_value",
+            "Predicted values, bucketed at the deciles of the model's training predictions.",
+            buckets=sorted({float(f"{edge:.4g}") for edge in bucket_edges}),
+        )
+    return _PREDICTION_VALUES["histogram"]
+
+
+class InputObserver:
+    """Records each request's inputs: numeric quantiles, category counts and missing values."""
+
+    def __init__(self, reference: dict[str, Any]) -> None:
+        self.numeric: list[tuple[int, np.ndarray, np.ndarray, Any]] = []
+        self.categorical: list[tuple[int, tuple[Any, ...]]] = []
+        self.missing = {
+            index: INPUT_MISSING.labels(feature=feature.name)
+            for index, feature in enumerate(CONTRACT.features)
+            if feature.nullable
+        }
+        for index, feature in enumerate(CONTRACT.features):
+            if isinstance(feature, Categorical):
+                children = tuple(
+                    INPUT_CATEGORIES.labels(feature=feature.name, value=value)
+                    for value in feature.values
+                )
+                self.categorical.append((index, children))
+                continue
+            stats = reference["features"][feature.name]
+            edges = np.asarray(stats["bin_edges"], dtype=float)
+            cdf = np.concatenate([[0.0], np.cumsum(stats["proportions"])])
+            child = INPUT_QUANTILE.labels(feature=feature.name)
+            self.numeric.append((index, edges, cdf, child))
+
+    def observe(self, matrix: np.ndarray) -> None:
+        for index, child in self.missing.items():
+            count = int(np.isnan(matrix[:, index]).sum())
+            if count:
+                child.inc(count)
+        for index, edges, cdf, child in self.numeric:
+            column = matrix[:, index]
+            for position in np.interp(column[~np.isnan(column)], edges, cdf):
+                child.observe(position)
+        for index, children in self.categorical:
+            column = matrix[:, index]
+            for code in column[~np.isnan(column)]:
+                children[int(code)].inc()

@@ -1,50 +1,68 @@
-"""Loading a registered model from the BentoML model store and predicting with it."""
+"""The team's model contract, checked once, and loading a registered model version to predict.
+
+A version in the model store holds the artifact the contract's `save` wrote (in `artifact/`) and
+the training reference statistics for drift (`reference.json`); its metadata records the task and
+the features it was trained on, checked against the contract before the model serves.
+"""
 
 from __future__ import annotations
 
 import json
-from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 import bentoml
-import joblib
 import numpy as np
 
-MODEL_FILE = "model.joblib"
+from . import contract as team_contract
+from . import spec
+
+ARTIFACT_DIR = "artifact"
 REFERENCE_FILE = "reference.json"
+
+CONTRACT = spec.check(team_contract)
 
 
 @dataclass(frozen=True)
 class LoadedModel:
-    """A model from the store, with the tag it was loaded by."""
+    """A model version from the store, with the tag it was loaded by."""
 
     tag: str
-    estimator: Any
-    class_names: tuple[str, ...]
+    model: Any
     reference: dict[str, Any]
 
     @property
     def version(self) -> str:
         return self.tag.split(":", 1)[1]
 
-    def predict(self, rows: Sequence[Sequence[float]]) -> list[tuple[str, float]]:
-        """Return the predicted class name and its probability for each row."""
-        probabilities = self.estimator.predict_proba(np.asarray(rows, dtype=np.float64))
-        best = probabilities.argmax(axis=1)
-        return [
-            (self.class_names[index], float(probabilities[row, index]))
-            for row, index in enumerate(best)
-        ]
+    def predict(self, matrix: np.ndarray) -> np.ndarray:
+        """The contract's prediction for encoded rows, checked for the task's shape."""
+        output = CONTRACT.predict(self.model, matrix)
+        return spec.check_predictions(CONTRACT, output, len(matrix))
+
+
+def signature() -> dict[str, Any]:
+    """What a stored model must have been trained for: the task, its classes and the features."""
+    task = CONTRACT.task
+    return {
+        "task": task.name,
+        "classes": list(task.classes) if isinstance(task, spec.Classification) else [],
+        "feature_names": list(CONTRACT.feature_names),
+    }
 
 
 def load(tag: str) -> LoadedModel:
     """Load a model by tag ("name:version" or "name:latest") from the local model store."""
     stored = bentoml.models.get(tag)
-    estimator = joblib.load(stored.path_of(MODEL_FILE))
-    class_names = tuple(stored.info.metadata["class_names"])
+    metadata = stored.info.metadata
+    expected = signature()
+    trained = {key: metadata.get(key) for key in expected}
+    if trained != expected:
+        raise spec.ContractError(
+            f"model {stored.tag} was trained for {trained}, but the contract now declares"
+            f" {expected}: train and register a new version (`make train`)"
+        )
+    model = CONTRACT.load(Path(stored.path_of(ARTIFACT_DIR)))
     reference = json.loads(Path(stored.path_of(REFERENCE_FILE)).read_text())
-    return LoadedModel(
-        tag=str(stored.tag), estimator=estimator, class_names=class_names, reference=reference
-    )
+    return LoadedModel(tag=str(stored.tag), model=model, reference=reference)

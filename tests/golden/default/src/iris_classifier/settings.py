@@ -12,6 +12,30 @@ OWNER_TEAM = "ml-platform"
 # The model store name; versions are the tags BentoML gives each training run.
 MODEL_NAME = "iris-classifier"
 
+# The template release this repository follows (what .copier-answers.yml records); training
+# stores it with every model as lineage.
+ANSWERS_FILE = Path(".copier-answers.yml")
+
+
+def template_version() -> str:
+    """The `_commit` of the answers file in the working directory, or "unknown"."""
+    try:
+        lines = ANSWERS_FILE.read_text().splitlines()
+    except OSError:
+        return "unknown"
+    for line in lines:
+        if line.startswith("_commit:"):
+            return line.split(":", 1)[1].strip()
+    return "unknown"
+
+
+# The task the answers chose (model_task); the model contract must declare the same one, since
+# the dashboard, alerts and runbook were generated for it.
+MODEL_TASK = "classification"
+
+# The most rows one /predict_batch request may carry.
+MAX_BATCH_SIZE = 256
+
 # Which model version to serve. "latest" serves the newest registered model; roll back by setting
 # MODEL_TAG to an earlier tag (see `bentoml models list`).
 MODEL_TAG = os.environ.get("MODEL_TAG", f"{MODEL_NAME}:latest")

@@ -1,0 +1,82 @@
+"""The request and response types of the service, built from the model contract.
+
+Each feature becomes a named field with its rule: a number must be finite and within its bounds, a
+categorical one of its values, and only a nullable feature may be null or left out. A request that
+breaks a rule gets a 400 naming the field, never a 5xx; unknown fields are rejected too, so a typo
+in a feature name never silently becomes a missing value.
+"""
+
+from __future__ import annotations
+
+import json
+from typing import Annotated, Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field, create_model
+
+from .model import CONTRACT
+from .settings import MAX_BATCH_SIZE
+from .spec import Classification, Feature, Numeric
+
+
+def _field(feature: Feature) -> tuple[Any, Any]:
+    if isinstance(feature, Numeric):
+        rule = f"a finite number from {feature.minimum} to {feature.maximum}"
+        kind: Any = Annotated[
+            float,
+            Field(ge=feature.minimum, le=feature.maximum, allow_inf_nan=False, strict=True),
+        ]
+    else:
+        rule = "one of " + ", ".join(repr(v) for v in feature.values)
+        kind = Literal[feature.values]
+    description = " ".join(filter(None, [feature.description, f"({rule})."]))
+    if feature.nullable:
+        return kind | None, Field(default=None, description=description + " May be null.")
+    return kind, Field(description=description)
+
+
+Features: type[BaseModel] = create_model(
+    "Features",
+    # OpenAPI 3.0's `example` (BentoML's schema objects take no JSON Schema `examples` list).
+    __config__=ConfigDict(extra="forbid", json_schema_extra={"example": CONTRACT.examples[0]}),
+    __doc__="One row of named input features.",
+    **{feature.name: _field(feature) for feature in CONTRACT.features},
+)
+
+Batch = Annotated[
+    list[Features],  # type: ignore[valid-type]
+    Field(
+        min_length=1,
+        max_length=MAX_BATCH_SIZE,
+        description=f"Between 1 and {MAX_BATCH_SIZE} rows, each an object of named features.",
+        examples=[[*CONTRACT.examples]],
+    ),
+]
+
+_VERSION = Field(description="The model store version of the model that answered.")
+
+if isinstance(CONTRACT.task, Classification):
+    Prediction: type[BaseModel] = create_model(
+        "Prediction",
+        __doc__="The predicted class, its probability and every class's probability.",
+        label=(Literal[CONTRACT.task.classes], Field(description="The predicted class.")),
+        probability=(float, Field(ge=0.0, le=1.0, description="The probability of that class.")),
+        probabilities=(dict[str, float], Field(description="The probability of each class.")),
+        model_version=(str, _VERSION),
+    )
+else:
+    Prediction = create_model(
+        "Prediction",
+        __doc__="The predicted value.",
+        value=(float, Field(description="The predicted value.")),
+        model_version=(str, _VERSION),
+    )
+
+
+def rows_of(items: list[BaseModel]) -> list[dict[str, Any]]:
+    """Validated request rows as plain dicts of feature name to value."""
+    return [item.__dict__ for item in items]
+
+
+if __name__ == "__main__":
+    # `make request`: the contract's first example, as the body of a /predict request.
+    print(json.dumps(CONTRACT.examples[0]))

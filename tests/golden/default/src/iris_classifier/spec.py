@@ -1,0 +1,270 @@
+"""The language a model contract is written in, and the check every contract must pass.
+
+Your team's model lives in `contract.py` (team-owned, never touched by template updates). It
+declares, with the types below:
+
+    TASK      Classification(classes=(...)) or Regression()
+    FEATURES  the inputs by name, each Numeric (bounds) or Categorical (allowed values)
+    EXAMPLES  valid requests: the service predicts them at start before it reports ready, the
+              OpenAPI document shows them, and the generic tests send them
+    train(config) -> TrainingResult       load data, fit, evaluate on held-out data
+    save(model, directory) / load(directory) -> model      the artifact on disk
+    predict(model, X) -> array            a batch: class probabilities (rows x classes) for a
+                                          classifier, one value per row for a regressor
+
+Everything else in this package is the platform's: it reads the contract and names no feature,
+class or dataset. `X` is always a float64 matrix with one column per feature in FEATURES order:
+numbers as given, a categorical as the index of its value in `values`, a missing value as NaN.
+"""
+
+from __future__ import annotations
+
+import keyword
+import math
+import re
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass, field
+from types import ModuleType
+from typing import Any
+
+import numpy as np
+
+FEATURE_NAME = re.compile(r"^[a-z][a-z0-9_]{0,62}$")
+# Names the service's endpoints take for themselves.
+RESERVED_NAMES = frozenset({"ctx", "context", "instances", "model_version"})
+REQUIRED_NAMES = ("TASK", "FEATURES", "EXAMPLES", "train", "save", "load", "predict")
+
+
+class ContractError(ValueError):
+    """The model contract breaks a rule the platform relies on; the message says which."""
+
+
+@dataclass(frozen=True)
+class Numeric:
+    """A number within [minimum, maximum]; None is accepted only when nullable."""
+
+    name: str
+    minimum: float
+    maximum: float
+    description: str = ""
+    nullable: bool = False
+
+    kind = "numeric"
+
+
+@dataclass(frozen=True)
+class Categorical:
+    """One of a fixed set of string values; None is accepted only when nullable."""
+
+    name: str
+    values: tuple[str, ...]
+    description: str = ""
+    nullable: bool = False
+
+    kind = "categorical"
+
+
+Feature = Numeric | Categorical
+
+
+@dataclass(frozen=True)
+class Classification:
+    """Predicts one of `classes`, with a probability for each."""
+
+    classes: tuple[str, ...]
+
+    name = "classification"
+
+
+@dataclass(frozen=True)
+class Regression:
+    """Predicts one number per row."""
+
+    name = "regression"
+
+
+Task = Classification | Regression
+
+
+@dataclass(frozen=True)
+class TrainingResult:
+    """What `train(config)` returns: the model, its held-out metrics and the data it learnt from.
+
+    features: the training rows as the encoded matrix (`encode`), one column per feature.
+    target:   the training targets (class indices or values); hashed for lineage.
+    dataset:  where the data came from (a table, a path, a query), recorded as lineage.
+    """
+
+    model: Any
+    metrics: Mapping[str, float]
+    features: np.ndarray
+    target: np.ndarray
+    dataset: str
+    n_test: int
+    params: Mapping[str, Any] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class Contract:
+    """A checked model contract."""
+
+    task: Task
+    features: tuple[Feature, ...]
+    examples: tuple[dict[str, Any], ...]
+    train: Callable[[dict[str, Any]], TrainingResult]
+    save: Callable[[Any, Any], None]
+    load: Callable[[Any], Any]
+    predict: Callable[[Any, np.ndarray], np.ndarray]
+
+    @property
+    def feature_names(self) -> tuple[str, ...]:
+        return tuple(f.name for f in self.features)
+
+    @property
+    def is_classifier(self) -> bool:
+        return isinstance(self.task, Classification)
+
+
+def encode(features: Sequence[Feature], rows: Sequence[Mapping[str, Any]]) -> np.ndarray:
+    """Rows of named values as the float64 matrix `predict` takes (see the module docstring)."""
+    matrix = np.empty((len(rows), len(features)), dtype=np.float64)
+    for column, feature in enumerate(features):
+        if isinstance(feature, Categorical):
+            index = {value: float(i) for i, value in enumerate(feature.values)}
+            matrix[:, column] = [
+                math.nan if row.get(feature.name) is None else index[row[feature.name]]
+                for row in rows
+            ]
+        else:
+            matrix[:, column] = [
+                math.nan if row.get(feature.name) is None else row[feature.name] for row in rows
+            ]
+    return matrix
+
+
+def _check_feature(feature: object, seen: set[str]) -> list[str]:
+    if not isinstance(feature, Numeric | Categorical):
+        return [f"FEATURES: {feature!r} is not a Numeric or a Categorical feature"]
+    name = feature.name
+    problems = []
+    if not isinstance(name, str) or not FEATURE_NAME.match(name) or keyword.iskeyword(name):
+        problems.append(
+            f"FEATURES: the name {name!r} must be lower case letters, digits and _, start with a"
+            " letter, at most 63 characters, and not a Python keyword"
+        )
+    elif name in RESERVED_NAMES:
+        problems.append(f"FEATURES: the name {name!r} is reserved by the service")
+    elif name in seen:
+        problems.append(f"FEATURES: {name!r} is declared twice")
+    seen.add(name)
+    if isinstance(feature, Numeric):
+        bounds = (feature.minimum, feature.maximum)
+        if not all(isinstance(b, int | float) and math.isfinite(b) for b in bounds):
+            problems.append(f"FEATURES: {name!r} needs finite numeric minimum and maximum")
+        elif feature.minimum >= feature.maximum:
+            problems.append(f"FEATURES: {name!r} has minimum {feature.minimum} >= maximum")
+    else:
+        values = feature.values
+        if (
+            not isinstance(values, tuple)
+            or not values
+            or not all(isinstance(v, str) and v for v in values)
+        ):
+            problems.append(f"FEATURES: {name!r} needs `values`, a tuple of non-empty strings")
+        elif len(set(values)) != len(values):
+            problems.append(f"FEATURES: {name!r} lists a value twice")
+    return problems
+
+
+def _check_example(index: int, example: object, features: Sequence[Feature]) -> list[str]:
+    where = f"EXAMPLES[{index}]"
+    if not isinstance(example, dict):
+        return [f"{where} must be a dict of feature name to value"]
+    problems = []
+    names = {f.name for f in features}
+    for extra in sorted(set(example) - names):
+        problems.append(f"{where} has {extra!r}, which is not in FEATURES")
+    for feature in features:
+        value = example.get(feature.name)
+        if value is None:
+            if not feature.nullable:
+                problems.append(f"{where} lacks {feature.name!r} (not nullable)")
+        elif isinstance(feature, Categorical):
+            if value not in feature.values:
+                problems.append(f"{where}[{feature.name!r}] = {value!r} is not one of its values")
+        elif isinstance(value, bool) or not isinstance(value, int | float):
+            problems.append(f"{where}[{feature.name!r}] = {value!r} is not a number")
+        elif not feature.minimum <= value <= feature.maximum:
+            problems.append(
+                f"{where}[{feature.name!r}] = {value!r} is outside"
+                f" [{feature.minimum}, {feature.maximum}]"
+            )
+    return problems
+
+
+def check(module: ModuleType) -> Contract:
+    """The contract a module declares, or ContractError listing every rule it breaks."""
+    where = getattr(module, "__file__", module.__name__)
+    missing = [name for name in REQUIRED_NAMES if not hasattr(module, name)]
+    if missing:
+        raise ContractError(
+            f"{where} must define {', '.join(missing)} (see the docstring of spec.py)"
+        )
+    problems: list[str] = []
+    task = module.TASK
+    if isinstance(task, Classification):
+        classes = task.classes
+        if not isinstance(classes, tuple) or len(classes) < 2:
+            problems.append("TASK: a classification needs a tuple of at least 2 classes")
+        elif not all(isinstance(c, str) and c for c in classes) or len(set(classes)) != len(
+            classes
+        ):
+            problems.append("TASK: classes must be distinct non-empty strings")
+    elif not isinstance(task, Regression):
+        problems.append(f"TASK: {task!r} is not Classification(...) or Regression()")
+    features = module.FEATURES
+    if not isinstance(features, tuple | list) or not features:
+        problems.append("FEATURES must be a non-empty tuple of Numeric and Categorical")
+        features = ()
+    seen: set[str] = set()
+    for feature in features:
+        problems.extend(_check_feature(feature, seen))
+    examples = module.EXAMPLES
+    if not isinstance(examples, tuple | list) or not examples:
+        problems.append("EXAMPLES must be a non-empty tuple of valid requests")
+        examples = ()
+    if not problems:
+        for index, example in enumerate(examples):
+            problems.extend(_check_example(index, example, features))
+    for name in ("train", "save", "load", "predict"):
+        if not callable(getattr(module, name)):
+            problems.append(f"{name} must be a function")
+    if problems:
+        raise ContractError(f"{where} breaks the model contract:\n  " + "\n  ".join(problems))
+    return Contract(
+        task=task,
+        features=tuple(features),
+        examples=tuple(dict(e) for e in examples),
+        train=module.train,
+        save=module.save,
+        load=module.load,
+        predict=module.predict,
+    )
+
+
+def check_predictions(contract: Contract, output: object, rows: int) -> np.ndarray:
+    """`predict`'s output as an array of the right shape for the task, or ContractError."""
+    array = np.asarray(output, dtype=np.float64)
+    if isinstance(contract.task, Classification):
+        expected: tuple[int, ...] = (rows, len(contract.task.classes))
+        what = "class probabilities (rows x classes)"
+    else:
+        expected = (rows,)
+        what = "one value per row"
+    if array.shape != expected:
+        raise ContractError(
+            f"predict returned shape {array.shape}; the task needs {what}, shape {expected}"
+        )
+    if not np.isfinite(array).all():
+        raise ContractError("predict returned a NaN or infinite value")
+    return array
