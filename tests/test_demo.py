@@ -22,7 +22,8 @@ def test_demo_prints_a_real_prediction(tmp_path) -> None:
         line.split(":", 1) for line in done.stdout.splitlines() if line and ":" in line[:16]
     )
     prediction = json.loads(lines["prediction"])
-    assert prediction["label"] == "virginica"
+    assert prediction["label"] == "setosa"  # the default contract's first example is a setosa
+    assert set(prediction["probabilities"]) == {"setosa", "versicolor", "virginica"}
     tag = lines["model tag"].strip()
     assert tag.startswith("iris-classifier:")
     assert prediction["model_version"] == tag.split(":")[1]

@@ -107,6 +107,13 @@ def test_update_keeps_team_edits_and_brings_the_new_standard(template, tmp_path)
         assert text in (repo / path).read_text(), f"team edit lost in {path}"
     package = repo / "src" / "fraud_scorer"
     assert (package / "contract.py").is_file() and not (package / "train.py").exists()
+    again = subprocess.run(
+        [sys.executable, str(template / "hooks/migrations/v0_3_0_keep_old_model_files.py")],
+        cwd=repo,
+        capture_output=True,
+        text=True,
+    )
+    assert again.returncode == 0 and "nothing to keep" in again.stdout, again.stdout
     values = yaml.safe_load((repo / "deploy/helm/fraud-scorer/values.yaml").read_text())
     assert values["preStopSleepSeconds"] == 10 and values["terminationGracePeriodSeconds"] == 40
     assert yaml.safe_load((repo / ".copier-answers.yml").read_text())["_commit"] == NEW
