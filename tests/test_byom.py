@@ -14,7 +14,7 @@ import yaml
 
 from goldenpath.render import render
 
-from .support.project import commit_all, git
+from .support.project import assert_merged_cleanly, commit_all, git
 from .support.releases import NEW, make_releases
 from .support.service import make
 
@@ -202,15 +202,7 @@ def copier_update(repo: Path, *args: str) -> str:
     )
     output = done.stdout + done.stderr
     assert done.returncode == 0, output
-    assert git(repo, "diff", "--name-only", "--diff-filter=U") == "", output
-    assert not list(repo.rglob("*.rej")), output
-    markers = subprocess.run(
-        ["git", "grep", "-n", "-e", "^<<<<<<< ", "-e", "^>>>>>>> "],
-        cwd=repo,
-        capture_output=True,
-        text=True,
-    )
-    assert markers.stdout == "", markers.stdout
+    assert_merged_cleanly(repo)
     return output
 
 

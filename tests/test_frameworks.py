@@ -5,12 +5,12 @@ for a bad value of each feature type."""
 import json
 import math
 import os
-import signal
 import subprocess
-import time
 
 import httpx
 import pytest
+
+from goldenpath.demo import stop, wait_ready
 
 from .support.project import commit_all, copy_project, git
 from .support.service import free_port
@@ -43,22 +43,6 @@ def run(repo, *command: str, env: dict, timeout: int = 900) -> str:
     return done.stdout
 
 
-def wait_ready(url: str, server: subprocess.Popen, log) -> None:
-    deadline = time.monotonic() + 120
-    while time.monotonic() < deadline:
-        if server.poll() is not None:
-            log.seek(0)
-            pytest.fail(f"make serve exited {server.returncode}:\n{log.read()[-4000:]}")
-        try:
-            if httpx.get(f"{url}/readyz", timeout=1).status_code == 200:
-                return
-        except httpx.TransportError:
-            pass
-        time.sleep(0.3)
-    log.seek(0)
-    pytest.fail(f"make serve was not ready in 120 s:\n{log.read()[-4000:]}")
-
-
 def assert_shape(task: str, prediction: dict) -> None:
     if task == "classification":
         assert set(prediction) == {"label", "probability", "probabilities", "model_version"}
@@ -84,31 +68,27 @@ def test_answer_set_builds_tests_and_serves(task: str, framework: str, tmp_path)
     contract = json.loads(run(repo, python, "-c", FEATURES.format(package=package), env=env))
     port = free_port()
     url = f"http://127.0.0.1:{port}"
-    with (tmp_path / "serve.log").open("w+") as log:
+    log = tmp_path / "serve.log"
+    with log.open("w") as out:
         server = subprocess.Popen(
             ["make", "serve", f"PORT={port}"],
             cwd=repo,
             env={**os.environ, **env},
-            stdout=log,
+            stdout=out,
             stderr=subprocess.STDOUT,
             start_new_session=True,
         )
-        try:
-            wait_ready(url, server, log)
-            answer = run(repo, "make", "--silent", "request", f"PORT={port}", env=env)
-            assert_shape(task, json.loads(answer.strip().splitlines()[-1]))
-            example = contract["examples"][0]
-            for feature in contract["features"]:
-                bad = "no-such-value" if feature["kind"] == "categorical" else "not a number"
-                response = httpx.post(f"{url}/predict", json={**example, feature["name"]: bad})
-                assert response.status_code == 400, response.text
-                assert feature["name"] in response.text, response.text
-        finally:
-            os.killpg(server.pid, signal.SIGTERM)
-            try:
-                server.wait(timeout=30)
-            except subprocess.TimeoutExpired:
-                os.killpg(server.pid, signal.SIGKILL)
-                server.wait()
+    try:
+        wait_ready(url, server, log)
+        answer = run(repo, "make", "--silent", "request", f"PORT={port}", env=env)
+        assert_shape(task, json.loads(answer.strip().splitlines()[-1]))
+        example = contract["examples"][0]
+        for feature in contract["features"]:
+            bad = "no-such-value" if feature["kind"] == "categorical" else "not a number"
+            response = httpx.post(f"{url}/predict", json={**example, feature["name"]: bad})
+            assert response.status_code == 400, response.text
+            assert feature["name"] in response.text, response.text
+    finally:
+        stop(server)
     kinds = {feature["kind"] for feature in contract["features"]}
     assert kinds == ({"numeric"} if task == "classification" else {"numeric", "categorical"})

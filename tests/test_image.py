@@ -59,6 +59,25 @@ def test_image_serves_as_the_chart_runs_it(built) -> None:
         assert write.returncode != 0, "the root filesystem must be read-only"
 
 
+FRAMEWORKS = ("lightgbm", "xgboost", "onnxruntime")
+
+
+def offline(image: str, entrypoint: str, *args: str):
+    """Run a command in the image without a network."""
+    return containers.sh(
+        "podman",
+        *containers.PODMAN_RUN_FLAGS,
+        "run",
+        "--rm",
+        "--network",
+        "none",
+        "--entrypoint",
+        entrypoint,
+        image,
+        *args,
+    )
+
+
 def test_image_has_no_compiler_caches_or_build_secrets(built) -> None:
     _, image, tag = built
     script = (
@@ -66,33 +85,11 @@ def test_image_has_no_compiler_caches_or_build_secrets(built) -> None:
         " find / -xdev -type d \\( -path '*/.cache/pip' -o -path '*/.cache/uv' \\) -print;"
         " ls -A /run/secrets 2>/dev/null; test -e /opt/uv && echo FOUND /opt/uv; true"
     )
-    done = containers.sh(
-        "podman",
-        *containers.PODMAN_RUN_FLAGS,
-        "run",
-        "--rm",
-        "--network",
-        "none",
-        "--entrypoint",
-        "/bin/sh",
-        image,
-        "-c",
-        script,
-    )
+    done = offline(image, "/bin/sh", "-c", script)
     assert done.stdout.strip() == "", done.stdout
-    frameworks = containers.sh(
-        "podman",
-        *containers.PODMAN_RUN_FLAGS,
-        "run",
-        "--rm",
-        "--network",
-        "none",
-        "--entrypoint",
-        "/opt/venv/bin/python",
-        image,
-        "-c",
-        "import importlib.util as u;"
-        " print(*[m for m in ('lightgbm', 'xgboost', 'onnxruntime') if u.find_spec(m)])",
+    probe = "import importlib.util as u; print(*[m for m in FRAMEWORKS if u.find_spec(m)])"
+    frameworks = offline(
+        image, "/opt/venv/bin/python", "-c", probe.replace("FRAMEWORKS", repr(FRAMEWORKS))
     )
     assert frameworks.stdout.split() == ["onnxruntime"], "the image carries only its framework"
     inspect = json.loads(containers.sh("podman", "image", "inspect", image).stdout)[0]

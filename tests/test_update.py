@@ -11,7 +11,7 @@ import yaml
 
 from goldenpath.render import render
 
-from .support.project import commit_all, git
+from .support.project import assert_merged_cleanly, commit_all, git
 from .support.releases import NEW, OLD, PREVIOUS, make_releases
 from .support.service import make
 
@@ -117,16 +117,7 @@ def test_update_keeps_team_edits_and_brings_the_new_standard(template, tmp_path)
     values = yaml.safe_load((repo / "deploy/helm/fraud-scorer/values.yaml").read_text())
     assert values["preStopSleepSeconds"] == 10 and values["terminationGracePeriodSeconds"] == 40
     assert yaml.safe_load((repo / ".copier-answers.yml").read_text())["_commit"] == NEW
-    unmerged = git(repo, "diff", "--name-only", "--diff-filter=U")
-    assert unmerged == "", unmerged
-    assert not list(repo.rglob("*.rej"))
-    markers = subprocess.run(
-        ["git", "grep", "-n", "-e", "^<<<<<<< ", "-e", "^>>>>>>> "],
-        cwd=repo,
-        capture_output=True,
-        text=True,
-    )
-    assert markers.stdout == "", markers.stdout
+    assert_merged_cleanly(repo)
     commit_all(repo, f"Update to {NEW}")
     make(repo, "setup", "lint", "test", "chart", env={"BENTOML_HOME": str(tmp_path / "bentoml")})
     promtool_tests = subprocess.run(

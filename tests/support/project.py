@@ -53,3 +53,17 @@ def files_of(root: Path) -> list[Path]:
 def read_entry(path: Path) -> str:
     """A file's text, or "symlink -> TARGET" for a symlink (not followed)."""
     return f"symlink -> {os.readlink(path)}" if path.is_symlink() else path.read_text()
+
+
+def assert_merged_cleanly(repo: Path) -> None:
+    """No unmerged index entries, no .rej files and no conflict markers after an update."""
+    unmerged = git(repo, "diff", "--name-only", "--diff-filter=U")
+    assert unmerged == "", unmerged
+    assert not list(repo.rglob("*.rej"))
+    markers = subprocess.run(
+        ["git", "grep", "-n", "-e", "^<<<<<<< ", "-e", "^>>>>>>> "],
+        cwd=repo,
+        capture_output=True,
+        text=True,
+    )
+    assert markers.stdout == "", markers.stdout
