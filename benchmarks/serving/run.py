@@ -114,6 +114,7 @@ def wrk_fields(url: str, concurrency: int, duration: int, timeout_s: int = 5) ->
         str(HERE / "wrk.lua"),
         f"{url}/predict",
         cwd=HERE,
+        env={"GP_BODY": json.dumps(BODY)},
     )
     return {k: int(v) for k, v in re.findall(r"(\w+)=(\d+)", out.split("GP_RESULT", 1)[1])}
 
