@@ -10,7 +10,7 @@ import subprocess
 import httpx
 import pytest
 
-from goldenpath.demo import stop, wait_ready
+from goldenpath.demo import make_serve
 
 from .support.project import commit_all, copy_project, git
 from .support.service import free_port
@@ -67,19 +67,7 @@ def test_answer_set_builds_tests_and_serves(task: str, framework: str, tmp_path)
     python = str(repo / ".venv" / "bin" / "python")
     contract = json.loads(run(repo, python, "-c", FEATURES.format(package=package), env=env))
     port = free_port()
-    url = f"http://127.0.0.1:{port}"
-    log = tmp_path / "serve.log"
-    with log.open("w") as out:
-        server = subprocess.Popen(
-            ["make", "serve", f"PORT={port}"],
-            cwd=repo,
-            env={**os.environ, **env},
-            stdout=out,
-            stderr=subprocess.STDOUT,
-            start_new_session=True,
-        )
-    try:
-        wait_ready(url, server, log)
+    with make_serve(repo, port, env, tmp_path / "serve.log") as url:
         answer = run(repo, "make", "--silent", "request", f"PORT={port}", env=env)
         assert_shape(task, json.loads(answer.strip().splitlines()[-1]))
         example = contract["examples"][0]
@@ -88,7 +76,5 @@ def test_answer_set_builds_tests_and_serves(task: str, framework: str, tmp_path)
             response = httpx.post(f"{url}/predict", json={**example, feature["name"]: bad})
             assert response.status_code == 400, response.text
             assert feature["name"] in response.text, response.text
-    finally:
-        stop(server)
     kinds = {feature["kind"] for feature in contract["features"]}
     assert kinds == ({"numeric"} if task == "classification" else {"numeric", "categorical"})

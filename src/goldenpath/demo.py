@@ -18,7 +18,8 @@ import sys
 import time
 import urllib.error
 import urllib.request
-from collections.abc import Sequence
+from collections.abc import Iterator, Mapping, Sequence
+from contextlib import contextmanager
 from pathlib import Path
 
 from . import TEMPLATE_ROOT
@@ -77,6 +78,27 @@ def stop(server: subprocess.Popen) -> None:
         server.wait()
 
 
+@contextmanager
+def make_serve(repo: Path, port: int, env: Mapping[str, str], log: Path) -> Iterator[str]:
+    """`make serve` of a trained repo on a loopback port, in a process group of its own; yields
+    its URL once /readyz answers 200, and stops the whole group afterwards."""
+    with log.open("w") as out:
+        server = subprocess.Popen(
+            ["make", "serve", f"PORT={port}"],
+            cwd=repo,
+            env={**os.environ, **env},
+            stdout=out,
+            stderr=subprocess.STDOUT,
+            start_new_session=True,
+        )
+    url = f"http://127.0.0.1:{port}"
+    try:
+        wait_ready(url, server, log)
+        yield url
+    finally:
+        stop(server)
+
+
 def demo(workdir: Path) -> int:
     repo = workdir / "iris-classifier"
     env = {"BENTOML_HOME": str(workdir / "bentoml-home"), "BENTOML_DO_NOT_TRACK": "true"}
@@ -119,21 +141,9 @@ def demo(workdir: Path) -> int:
     url = f"http://127.0.0.1:{port}"
     log = workdir / "serve.log"
     print(f"4/5 serving {tag} on {url} (log: {log})", flush=True)
-    with log.open("w") as out:
-        server = subprocess.Popen(
-            ["make", "serve", f"PORT={port}"],
-            cwd=repo,
-            env={**os.environ, **env},
-            stdout=out,
-            stderr=subprocess.STDOUT,
-            start_new_session=True,
-        )
-    try:
-        wait_ready(url, server, log)
+    with make_serve(repo, port, env, log):
         print(f"5/5 POST {url}/predict {json.dumps(sample)}", flush=True)
         status, headers, body = http("POST", f"{url}/predict", sample)
-    finally:
-        stop(server)
     if status != 200:
         print(f"prediction failed with HTTP {status}: {body}", file=sys.stderr)
         return 1

@@ -66,9 +66,10 @@ def bad_requests() -> list[tuple[str, str, bytes, str | None]]:
         ("batch of lists", "/predict_batch", body({"instances": [[1.0]]}), "instances"),
     ]
     for feature in CONTRACT.features:
-        for case, payload in bad_values(feature):
+        values = bad_values(feature)
+        for case, payload in values:
             cases.append((f"{feature.name} {case}", "/predict", payload, feature.name))
-        case, payload = bad_values(feature)[0]  # never the overflow, which JSON cannot load
+        case, payload = values[0]  # never the overflow, which JSON cannot load
         batch = body({"instances": [VALID, json.loads(payload)]})
         cases.append(
             (f"{feature.name} {case} in a batch row", "/predict_batch", batch, feature.name)

@@ -100,12 +100,10 @@ class InputObserver:
     def __init__(self, reference: dict[str, Any]) -> None:
         self.numeric: list[tuple[int, np.ndarray, np.ndarray, Any]] = []
         self.categorical: list[tuple[int, tuple[Any, ...]]] = []
-        self.missing = {
-            index: INPUT_MISSING.labels(feature=feature.name)
-            for index, feature in enumerate(CONTRACT.features)
-            if feature.nullable
-        }
+        self.missing: dict[int, Any] = {}
         for index, feature in enumerate(CONTRACT.features):
+            if feature.nullable:
+                self.missing[index] = INPUT_MISSING.labels(feature=feature.name)
             if isinstance(feature, Categorical):
                 children = tuple(
                     INPUT_CATEGORIES.labels(feature=feature.name, value=value)

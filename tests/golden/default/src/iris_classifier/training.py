@@ -17,7 +17,6 @@ import hashlib
 import json
 import subprocess
 import sys
-import tempfile
 import tomllib
 from collections.abc import Mapping, Sequence
 from pathlib import Path
@@ -26,9 +25,10 @@ from typing import Any
 import bentoml
 import numpy as np
 
-from .model import ARTIFACT_DIR, CONTRACT, REFERENCE_FILE, LoadedModel, signature
+from .drift import category_proportions
+from .model import ARTIFACT_DIR, CONTRACT, REFERENCE_FILE, signature
 from .settings import MODEL_NAME, OWNER_TEAM, SERVICE_NAME, template_version
-from .spec import Categorical, ContractError, TrainingResult
+from .spec import Categorical, ContractError, TrainingResult, check_predictions
 
 DEFAULT_CONFIG = Path("config/training.toml")
 REFERENCE_QUANTILES = 10
@@ -84,12 +84,10 @@ def numeric_reference(values: np.ndarray) -> dict[str, Any]:
 
 
 def categorical_reference(codes: np.ndarray, values: Sequence[str]) -> dict[str, Any]:
-    present = codes[~np.isnan(codes)].astype(np.int64)
-    counts = np.bincount(present, minlength=len(values))
-    total = max(int(counts.sum()), 1)
+    proportions = category_proportions(codes[~np.isnan(codes)], len(values))
     return {
         "kind": "categorical",
-        "proportions": {v: float(c / total) for v, c in zip(values, counts, strict=True)},
+        "proportions": {v: float(p) for v, p in zip(values, proportions, strict=True)},
     }
 
 
@@ -147,14 +145,10 @@ def lineage() -> dict[str, Any]:
 def register(result: TrainingResult, config: dict[str, Any]) -> str:
     """Save the model to the BentoML model store with its lineage; return the new tag.
 
-    The artifact is saved and loaded back through the contract first, and the reloaded model's
+    The artifact is saved and loaded back through the contract, and the reloaded model's
     predictions on the training data become the drift reference: a model that does not survive
     its own save and load is never registered.
     """
-    with tempfile.TemporaryDirectory() as scratch:
-        CONTRACT.save(result.model, Path(scratch))
-        reloaded = LoadedModel(tag="check:check", model=CONTRACT.load(Path(scratch)), reference={})
-        outputs = reloaded.predict(result.features)
     metadata = {
         **signature(),
         "metrics": dict(result.metrics),
@@ -167,10 +161,15 @@ def register(result: TrainingResult, config: dict[str, Any]) -> str:
         **lineage(),
     }
     labels = {"service": SERVICE_NAME, "owner": OWNER_TEAM}
+    # BentoML stores the version only when this block ends without an exception.
     with bentoml.models.create(MODEL_NAME, labels=labels, metadata=metadata) as stored:
         artifact = Path(stored.path_of(ARTIFACT_DIR))
         artifact.mkdir()
         CONTRACT.save(result.model, artifact)
+        reloaded = CONTRACT.load(artifact)
+        outputs = check_predictions(
+            CONTRACT, CONTRACT.predict(reloaded, result.features), len(result.features)
+        )
         reference = reference_statistics(result.features, outputs)
         Path(stored.path_of(REFERENCE_FILE)).write_text(json.dumps(reference, indent=2))
     return str(stored.tag)
