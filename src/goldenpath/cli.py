@@ -14,6 +14,10 @@ COMMANDS = {
         "where each service repo stands against the template",
     ),
     "fleet update": ("goldenpath.fleet.update", "take a template release into many repos at once"),
+    "release tag": (
+        "goldenpath.release",
+        "create the template's release tags from releases.toml",
+    ),
     "verify": ("goldenpath.verify", "check a generated repo against the current standards"),
 }
 

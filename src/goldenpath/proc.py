@@ -27,8 +27,12 @@ def run(
     env: Mapping[str, str] | None = None,
     echo: bool = True,
     check: bool = True,
+    stdin_text: str | None = None,
 ) -> subprocess.CompletedProcess[str]:
-    """Run a command, capturing its output; raise CommandError when it fails and check is set."""
+    """Run a command, stdin_text on its stdin, capturing its output.
+
+    Raises CommandError when it fails and check is set.
+    """
     if echo:
         where = f" (in {cwd})" if cwd else ""
         print(f"$ {shlex.join(command)}{where}", file=sys.stderr, flush=True)
@@ -41,6 +45,7 @@ def run(
             capture_output=True,
             text=True,
             check=False,
+            input=stdin_text,
         )
     except OSError as error:  # the program is missing or cannot be run
         raise CommandError(command, 127, str(error)) from error
