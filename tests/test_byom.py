@@ -15,7 +15,7 @@ import yaml
 from goldenpath.render import render
 
 from .support.project import assert_merged_cleanly, commit_all, git
-from .support.releases import NEW, make_releases
+from .support.releases import NEW, tagged_template
 from .support.service import make
 
 pytestmark = [pytest.mark.generated_make, pytest.mark.server]
@@ -183,8 +183,8 @@ def release_next(template: Path) -> None:
 
 
 def owners() -> dict[str, str]:
-    """docs/generated-files.md: path pattern -> owner."""
-    table = (ROOT / "docs" / "generated-files.md").read_text()
+    """docs/reference/generated-files.md: path pattern -> owner."""
+    table = (ROOT / "docs" / "reference" / "generated-files.md").read_text()
     return dict(re.findall(r"^\| `([^`]+)` \| [^|]+ \| (\w+) \|", table, flags=re.MULTILINE))
 
 
@@ -207,7 +207,7 @@ def copier_update(repo: Path, *args: str) -> str:
 
 
 def test_a_team_brings_its_own_model_and_still_takes_updates(tmp_path) -> None:
-    template = make_releases(tmp_path / "template")
+    template = tagged_template(tmp_path / "template")
     release_next(template)
     repo = tmp_path / "houses"
     render(repo, {"service_name": "houses"}, src=template, vcs_ref=NEW)

@@ -11,7 +11,7 @@ import yaml
 from goldenpath.render import render
 
 from .support.project import files_of, read_entry
-from .support.releases import NEW, OLD, make_releases
+from .support.releases import NEW, OLD, tagged_template
 
 ANSWERS_FILE = Path(".copier-answers.yml")
 
@@ -19,7 +19,7 @@ ANSWERS_FILE = Path(".copier-answers.yml")
 @pytest.fixture(scope="module")
 def template(tmp_path_factory) -> Path:
     """A committed template repository with release tags (cookiecutter renders commits)."""
-    return make_releases(tmp_path_factory.mktemp("releases") / "template")
+    return tagged_template(tmp_path_factory.mktemp("releases") / "template")
 
 
 def tree(root: Path) -> dict[Path, str]:
@@ -48,7 +48,7 @@ def test_defaults_bake_the_copier_repo(cookies, template, tmp_path) -> None:
     assert_same_repo(baked, tmp_path / "copier")
     answers = yaml.safe_load((baked / ANSWERS_FILE).read_text())
     assert answers["_src_path"] == str(template)
-    assert answers["_commit"] == NEW  # HEAD of the template is the v0.2.0 tag
+    assert answers["_commit"] == NEW  # the newest tag of the template
     assert not (baked / ".golden-path-placeholder").exists()
 
 
@@ -126,7 +126,7 @@ def test_checkout_a_tag_and_update_with_copier(template, tmp_path) -> None:
     repo = tmp_path / "churn"
     answers = yaml.safe_load((repo / ANSWERS_FILE).read_text())
     assert answers["_commit"] == OLD and answers["_src_path"] == str(template)
-    assert (repo / "monitoring/team-rules.yml").exists(), "the v0.1.0 layout"
+    assert (repo / "src/churn/train.py").exists(), "the v0.2.0 layout: no model contract yet"
     for command in (
         ["init", "-q", "-b", "main"],
         ["add", "-A"],
@@ -141,7 +141,5 @@ def test_checkout_a_tag_and_update_with_copier(template, tmp_path) -> None:
     )
     assert update.returncode == 0, update.stderr
     assert yaml.safe_load((repo / ANSWERS_FILE).read_text())["_commit"] == NEW
-    assert (repo / "monitoring/rules/team.yml").exists() and not (
-        repo / "monitoring/team-rules.yml"
-    ).exists()
-    assert "preStopSleepSeconds: 10" in (repo / "deploy/helm/churn/values.yaml").read_text()
+    assert (repo / "src/churn/contract.py").exists() and not (repo / "src/churn/train.py").exists()
+    assert (repo / "legacy/v0.2.0/src/churn/train.py").exists(), "the v0.3.0 migration ran"

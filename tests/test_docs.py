@@ -12,7 +12,7 @@ import pytest
 
 from .support import containers
 from .support.project import copy_project, files_of
-from .support.releases import make_releases
+from .support.releases import tagged_template
 from .support.service import free_port
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -39,7 +39,7 @@ def test_site_builds_in_strict_mode(tmp_path) -> None:
 
 
 def generated_files_table() -> set[str]:
-    text = (DOCS / "generated-files.md").read_text()
+    text = (DOCS / "reference" / "generated-files.md").read_text()
     return set(re.findall(r"^\| `([^`]+)` \|", text, flags=re.MULTILINE))
 
 
@@ -51,7 +51,7 @@ def test_every_generated_file_is_documented(tmp_path, provider) -> None:
         for row in generated_files_table()
     }
     rendered = {str(rel) for rel in files_of(repo)}
-    assert rendered - documented == set(), "generated but not in docs/generated-files.md"
+    assert rendered - documented == set(), "generated but not in docs/reference/generated-files.md"
     if provider == "github":
         other_provider = {".gitlab-ci.yml", "renovate.json"}
     else:
@@ -83,7 +83,7 @@ def test_every_block_is_marked() -> None:
 def test_tutorial_runs_as_written(tmp_path) -> None:
     base = containers.ensure_base_image()
     # A committed copy of the template: a render must name a revision a later update can find.
-    template = make_releases(tmp_path / "template")
+    template = tagged_template(tmp_path / "template")
     work = tmp_path / "work"
     work.mkdir()
     script = ["set -euo pipefail", f"cd {work}"]

@@ -17,7 +17,7 @@ import pytest
 from goldenpath.render import render
 
 from .support.project import commit_all, git
-from .support.releases import NEW, OLD, make_releases
+from .support.releases import NEW, OLD, TAGS, tagged_template
 
 SCHEMA = json.loads(files("goldenpath.fleet").joinpath("report.schema.json").read_text())
 
@@ -30,7 +30,7 @@ def goldenpath(*args: str, **kwargs) -> subprocess.CompletedProcess:
 
 @pytest.fixture(scope="module")
 def template(tmp_path_factory) -> Path:
-    return make_releases(tmp_path_factory.mktemp("releases") / "template")
+    return tagged_template(tmp_path_factory.mktemp("releases") / "template")
 
 
 def scaffold(template: Path, dst: Path, ref: str = OLD, **answers) -> Path:
@@ -71,14 +71,18 @@ def fleet(template, tmp_path_factory) -> dict[str, tuple[Path, str]]:
             "Notes",
         )
         repos[name] = (repo, "updated")
-    # Edits that overlap the v0.2.0 drain change: reported as conflicts.
-    for name, line in (
-        ("svc-conflict-a", "preStopSleepSeconds: 7"),
-        ("svc-conflict-b", "terminationGracePeriodSeconds: 45"),
+    # Edits of lines that the newer releases rewrite in template-owned files: conflicts.
+    for name, path, old, line in (
+        ("svc-conflict-a", "Makefile", "RUN := $(UV) run --locked\n", "RUN := $(UV) run\n"),
+        (
+            "svc-conflict-b",
+            "src/svc_conflict_b/service.py",
+            "the contract is in schema.py",
+            "the contract is in our schema.py",
+        ),
     ):
         repo = scaffold(template, root / name, service_name=name)
-        old = line.split(":")[0] + (": 5" if "preStop" in line else ": 30")
-        edit(repo, f"deploy/helm/{name}/values.yaml", old, line, "Tune draining")
+        edit(repo, path, old, line, "Team edits a platform file")
         repos[name] = (repo, "conflicts")
     repo = scaffold(template, root / "svc-current", ref=NEW, service_name="svc-current")
     repos["svc-current"] = (repo, "up_to_date")
@@ -106,13 +110,23 @@ def test_status_lists_versions_and_dirtiness(fleet, template) -> None:
     rows = {Path(r["repo"]).name: r for r in json.loads(done.stdout)}
     assert set(rows) == set(fleet)
     assert rows["svc-00"]["current"] == OLD and rows["svc-00"]["latest"] == NEW
-    assert rows["svc-00"]["behind"] == 2 and rows["svc-current"]["behind"] == 0
+    assert rows["svc-00"]["behind"] == len(TAGS) - 1 and rows["svc-current"]["behind"] == 0
     assert rows["svc-dirty"]["dirty"] is True and rows["svc-00"]["dirty"] is False
     assert rows["svc-00"]["template"] == str(template)
     assert "not valid YAML" in rows["svc-broken"]["error"]
     assert done.returncode == 1, "a broken repo makes status fail"
     table = goldenpath("fleet", "status", str(fleet["svc-00"][0])).stdout
     assert "svc-00" in table and OLD in table and NEW in table
+
+
+def test_status_names_the_version_of_an_untagged_copy(template, tmp_path) -> None:
+    """A copy made between releases records a bare commit; status names its version from the
+    template's tags, as `copier check-update` does, and counts the releases after it."""
+    repo = scaffold(template, tmp_path / "between", ref=f"{TAGS[1]}~1", service_name="between")
+    (row,) = json.loads(goldenpath("fleet", "status", str(repo), "--json").stdout)
+    assert row["current"].startswith(f"{OLD}-"), row
+    assert row["version"].startswith(f"{OLD[1:]}.post"), row
+    assert row["behind"] == len(TAGS) - 1, row
 
 
 def test_fleet_update_classifies_every_repo(fleet, tmp_path) -> None:
@@ -152,7 +166,8 @@ def test_fleet_update_classifies_every_repo(fleet, tmp_path) -> None:
         "check_failed": 1,
         "failed": 2,
     }
-    assert outcomes["svc-conflict-a"]["files"] == ["deploy/helm/svc-conflict-a/values.yaml"]
+    assert outcomes["svc-conflict-a"]["files"] == ["Makefile"]
+    assert outcomes["svc-conflict-b"]["files"] == ["src/svc_conflict_b/service.py"]
     assert "uncommitted changes" in outcomes["svc-dirty"]["reason"]
     assert outcomes["svc-check"]["reason"].startswith("`test ! -f FAILME` exited 1")
     for name in ("updated", "conflicts", "check_failed", "failed", "up_to_date"):

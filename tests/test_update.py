@@ -12,10 +12,12 @@ import yaml
 from goldenpath.render import render
 
 from .support.project import assert_merged_cleanly, commit_all, git
-from .support.releases import NEW, OLD, PREVIOUS, make_releases
+from .support.releases import NEW, OLD, tagged_template
 from .support.service import make
 
 MIGRATION = "hooks/migrations/v0_2_0_move_team_rules.py"
+# The release whose migration keeps the v0.2.0 model files in legacy/.
+CONTRACT_RELEASE = "v0.3.0"
 TEAM_ALERT = """\
 groups:
   - name: team-extra
@@ -31,7 +33,7 @@ groups:
 
 @pytest.fixture(scope="module")
 def template(tmp_path_factory) -> Path:
-    return make_releases(tmp_path_factory.mktemp("releases") / "template")
+    return tagged_template(tmp_path_factory.mktemp("releases") / "template")
 
 
 def generate(template: Path, dst: Path, ref: str = OLD, **answers) -> Path:
@@ -75,7 +77,7 @@ def apply_team_edits(repo: Path) -> dict[Path, str]:
     }
 
 
-def copier_update(repo: Path, *extra: str) -> subprocess.CompletedProcess:
+def copier_update(repo: Path, *extra: str, to: str = NEW) -> subprocess.CompletedProcess:
     return subprocess.run(
         [
             sys.executable,
@@ -85,7 +87,7 @@ def copier_update(repo: Path, *extra: str) -> subprocess.CompletedProcess:
             "--trust",
             "--defaults",
             "--vcs-ref",
-            NEW,
+            to,
             *extra,
         ],
         cwd=repo,
@@ -97,7 +99,7 @@ def copier_update(repo: Path, *extra: str) -> subprocess.CompletedProcess:
 def test_update_keeps_team_edits_and_brings_the_new_standard(template, tmp_path) -> None:
     """A repository of the previous release, with a team-modified train.py, takes this one: the
     model contract arrives, the old model files are kept aside, and its own `make test` passes."""
-    repo = generate(template, tmp_path / "fraud-scorer", ref=PREVIOUS, service_name="fraud-scorer")
+    repo = generate(template, tmp_path / "fraud-scorer", service_name="fraud-scorer")
     expected = apply_team_edits(repo)
     done = copier_update(repo)
     assert done.returncode == 0, done.stdout + done.stderr
@@ -144,8 +146,10 @@ def test_update_keeps_team_edits_and_brings_the_new_standard(template, tmp_path)
 
 def test_migration_runs_once_per_crossing_and_is_idempotent(template, tmp_path) -> None:
     repo = generate(template, tmp_path / "churn", service_name="churn")
+    # The layout before v0.2.0, which no tagged release has any more: team rules beside rules/.
+    (repo / "monitoring" / "rules" / "team.yml").unlink()
     (repo / "monitoring" / "team-rules.yml").write_text(TEAM_ALERT)
-    commit_all(repo, "Team alert")
+    commit_all(repo, "Team alert in the old place")
     first = subprocess.run(
         [sys.executable, str(template / MIGRATION)], cwd=repo, capture_output=True, text=True
     )
@@ -156,26 +160,27 @@ def test_migration_runs_once_per_crossing_and_is_idempotent(template, tmp_path) 
     )
     assert second.returncode == 0 and "nothing to move" in second.stdout
     assert (repo / "monitoring/rules/team.yml").read_text() == after_first == TEAM_ALERT
-    git(repo, "checkout", "--quiet", "--", ".")
+    git(repo, "reset", "--hard", "--quiet", "HEAD~1")  # back to the scaffold
     git(repo, "clean", "-fdq")
-    done = copier_update(repo)
+    done = copier_update(repo, to=CONTRACT_RELEASE)
     assert done.returncode == 0, done.stderr
-    assert (done.stdout + done.stderr).count("migration v0.2.0") == 1
+    assert "migration v0.3.0: kept" in done.stdout + done.stderr
     commit_all(repo, "Updated")
     again = copier_update(repo)
     assert again.returncode == 0, again.stderr
-    assert "migration v0.2.0" not in again.stdout + again.stderr, (
-        "ran again without crossing v0.2.0"
+    assert "migration v0.3.0" not in again.stdout + again.stderr, (
+        "ran again without crossing v0.3.0"
     )
 
 
 def test_overlapping_edit_is_reported_and_recoverable(template, tmp_path) -> None:
     repo = generate(template, tmp_path / "risk", service_name="risk")
-    values = repo / "deploy/helm/risk/values.yaml"
-    values.write_text(
-        values.read_text().replace("preStopSleepSeconds: 5", "preStopSleepSeconds: 7")
-    )
-    commit_all(repo, "Team tunes draining")
+    # A line of a template-owned file that the next releases rewrite, edited by the team too.
+    service = repo / "src/risk/service.py"
+    line = "the contract is in schema.py, the model loading in model.py."
+    assert line in service.read_text()
+    service.write_text(service.read_text().replace(line, "the model is loaded in model.py."))
+    commit_all(repo, "Team edits a platform file")
     before = git(repo, "rev-parse", "HEAD")
     done = subprocess.run(
         [sys.executable, "-m", "goldenpath", "fleet", "update", str(repo), "--json"],
@@ -186,8 +191,8 @@ def test_overlapping_edit_is_reported_and_recoverable(template, tmp_path) -> Non
     report = json.loads(done.stdout)
     (entry,) = report["repos"]
     assert entry["outcome"] == "conflicts"
-    assert entry["files"] == ["deploy/helm/risk/values.yaml"]
-    assert "deploy/helm/risk/values.yaml" in done.stderr
+    assert entry["files"] == ["src/risk/service.py"]
+    assert "src/risk/service.py" in done.stderr
     # Recovered: same commit, clean tree, no update branch left behind.
     assert git(repo, "rev-parse", "HEAD") == before
     assert git(repo, "status", "--porcelain") == ""
@@ -195,7 +200,7 @@ def test_overlapping_edit_is_reported_and_recoverable(template, tmp_path) -> Non
     # A plain `copier update` leaves the conflict inline and exits 0: the reason to check.
     plain = copier_update(repo)
     assert plain.returncode == 0
-    assert "<<<<<<<" in values.read_text()
+    assert "<<<<<<<" in service.read_text()
     git(repo, "reset", "--hard", "--quiet")
     git(repo, "clean", "-fdq")
     assert git(repo, "status", "--porcelain") == ""

@@ -30,7 +30,7 @@ import jsonschema
 from benchmarks.machine import machine, now, package_versions
 from goldenpath.render import render
 from tests.support.project import commit_all
-from tests.support.releases import NEW, OLD, make_releases
+from tests.support.releases import NEW, OLD, tagged_template
 
 ROOT = Path(__file__).resolve().parents[2]
 WORK = ROOT / "benchmarks" / "work" / "fleet"
@@ -92,7 +92,7 @@ def main(argv: list[str] | None = None) -> int:
     if WORK.exists():
         shutil.rmtree(WORK)
     WORK.mkdir(parents=True)
-    template = make_releases(WORK / "template")
+    template = tagged_template(WORK / "template")
     print(f"generating {args.repos} repositories at {OLD}", file=sys.stderr, flush=True)
     baseline_repos = generate(template, WORK / "serial", args.repos)
     shutil.copytree(WORK / "serial", WORK / "goldenpath", symlinks=True)

@@ -1,8 +1,10 @@
 """Building and running images without a Docker engine: the one code path every test uses.
 
-Recipe (shared/notes/containers.md): a local base image debootstrapped from the machine's own Debian
-mirror stands in for python:3.11-slim; buildah builds with chroot isolation and host networking;
-podman runs with runc, cgroupfs and no default ulimits. Every container and image a test creates is
+The test machines reach package registries but no container registry, and run no Docker engine or
+systemd, so: a local base image debootstrapped from the machine's own Debian mirror (the one apt
+uses) stands in for python:3.11-slim; buildah builds with chroot isolation and host networking (no
+user namespaces or network setup inside a sandbox); podman runs with runc, cgroupfs (no systemd) and
+no default ulimits (a sandbox cannot raise them). Every container and image a test creates is
 removed by name.
 """
 

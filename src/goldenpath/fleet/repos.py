@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import json
+import sys
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -67,10 +69,34 @@ def release_versions(src_path: str) -> list[str]:
     return [tag for _, tag in sorted(versions)]
 
 
-def releases_behind(current: str, releases: list[str]) -> int | None:
-    """How many releases are newer than current (None when current is not a release)."""
+def is_version(ref: str) -> bool:
     try:
-        mine = Version(current)
+        Version(ref)
     except InvalidVersion:
+        return False
+    return True
+
+
+def copier_version(repo: Path) -> str | None:
+    """The repo's template version as `copier check-update` names it (PEP 440, from the tags).
+
+    For a copy made at an untagged commit (`_commit: 1154505`), copier counts from the nearest
+    tag: `0.3.0.post2.dev0+g1154505`, or `0.0.0.post10.dev0+1154505` before the first tag.
+    """
+    done = run(
+        [sys.executable, "-m", "copier", "check-update", "--output-format", "json", str(repo)],
+        echo=False,
+        check=False,
+    )
+    try:
+        return str(json.loads(done.stdout)["current_version"])
+    except (ValueError, KeyError, TypeError):
         return None
+
+
+def releases_behind(current: str | None, releases: list[str]) -> int | None:
+    """How many releases are newer than current (None when current is not a version)."""
+    if current is None or not is_version(current):
+        return None
+    mine = Version(current)
     return sum(1 for tag in releases if Version(tag) > mine)

@@ -14,7 +14,14 @@ from pathlib import Path
 
 from ..args import add_repo_selection, selected_repos
 from ..proc import CommandError
-from .repos import NotAServiceRepo, read_state, release_versions, releases_behind
+from .repos import (
+    NotAServiceRepo,
+    copier_version,
+    is_version,
+    read_state,
+    release_versions,
+    releases_behind,
+)
 
 
 @cache
@@ -34,16 +41,26 @@ def repo_status(repo: Path) -> dict:
     else:
         problem = None
     latest = releases[-1] if releases else None
+    # A copy made at a release tag records the tag; at any other commit, copier names the version.
+    version = state.current if is_version(state.current) else copier_version(repo)
     return {
         "repo": str(repo),
         "template": state.src_path,
         "current": state.current,
+        "version": version,
         "latest": latest,
-        "behind": releases_behind(state.current, releases),
+        "behind": releases_behind(version, releases),
         "branch": state.branch,
         "dirty": state.dirty,
         "error": problem,
     }
+
+
+def current_column(row: dict) -> str:
+    current, version = row.get("current"), row.get("version")
+    if not current:
+        return "-"
+    return current if not version or version == current else f"{current} ({version})"
 
 
 def table(rows: list[dict]) -> str:
@@ -54,7 +71,7 @@ def table(rows: list[dict]) -> str:
         lines.append(
             (
                 row["repo"],
-                row.get("current") or "-",
+                current_column(row),
                 row.get("latest") or "-",
                 "?" if behind is None else str(behind),
                 "yes" if row.get("dirty") else "no",
