@@ -9,7 +9,7 @@ Renders and trains the default service, then against a real `bentoml serve` on l
   sampled every second, growth measured from the end of a 10 s warm-up;
 - SIGTERM while 16 clients send requests: requests the service had received and lost, requests
   it never read (the keep-alive race), time to exit against the chart's 30 s grace;
-- overload: wrk with 400 clients on one worker (concurrency limit 128) after measuring its
+- overload: wrk with 400 clients on one worker (its concurrency limit) after measuring its
   capacity with 8, and 400 clients of 32-row batches: what was refused, what was still
   answered, then how soon the first request succeeds and whether every one after does.
 The tests (tests/test_reliability.py) assert the same behaviour; this records the figures.
@@ -21,6 +21,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import re
 import shutil
 import sys
 import threading
@@ -40,7 +41,15 @@ WARM_UP_S = 10
 GOALS = {"fuzz_requests": 1000, "fuzz_5xx": 0, "soak_errors": 0, "soak_rss_growth_pct": 10.0}
 
 
-def overload(url: str, concurrency: int, seconds: int) -> dict:
+def concurrency_limit(repo: Path) -> int:
+    """The generated service's own limit (settings.MAX_CONCURRENCY), not a copy of it."""
+    (settings,) = repo.glob("src/*/settings.py")
+    match = re.search(r"^MAX_CONCURRENCY = (\d+)$", settings.read_text(), re.MULTILINE)
+    assert match, f"{settings} has no MAX_CONCURRENCY"
+    return int(match.group(1))
+
+
+def overload(url: str, concurrency: int, seconds: int, limit: int) -> dict:
     """wrk far beyond the limit (closed loop: every refused client asks again at once), then the
     time to the first 200 and 200 requests from 4 clients."""
     fields = wrk_fields(url, concurrency, seconds, timeout_s=10)
@@ -57,7 +66,7 @@ def overload(url: str, concurrency: int, seconds: int) -> dict:
     return {
         "clients": concurrency,
         "seconds": seconds,
-        "concurrency_limit": 128,
+        "concurrency_limit": limit,
         "requests": fields["requests"],
         "refused_429": fields["non2xx"],
         "answered_200_per_s": round(ok / seconds_run, 1),
@@ -125,7 +134,7 @@ def main(argv: list[str] | None = None) -> int:
         shutdown = sigterm_under_load(running.process, running.url, log, 16, grace)
     with started(trained, WORK / "overload.log", {"SERVICE_WORKERS": "1"}) as running:
         capacity = wrk_fields(running.url, 8, 10, timeout_s=10)
-        overloaded = overload(running.url, 400, 10)
+        overloaded = overload(running.url, 400, 10, concurrency_limit(trained.repo))
 
     versions = venv_versions(
         trained.repo / ".venv/bin/python", ["bentoml", "uvicorn", "scikit-learn", "pydantic"]
