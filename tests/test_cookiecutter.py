@@ -8,12 +8,13 @@ from pathlib import Path
 import pytest
 import yaml
 
+from goldenpath.args import ANSWERS_FILE as ANSWERS
 from goldenpath.render import render
 
 from .support.project import files_of, read_entry
 from .support.releases import NEW, OLD, tagged_template
 
-ANSWERS_FILE = Path(".copier-answers.yml")
+ANSWERS_FILE = Path(ANSWERS)
 
 
 @pytest.fixture(scope="module")

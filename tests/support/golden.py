@@ -5,7 +5,8 @@ template change alters it without the golden being regenerated, so a reviewer se
 exactly what a change does to every team's repo.
 
 The answers file's `_commit` and `_src_path` depend on where and at which commit the template was
-rendered; they are written as fixed placeholders in the golden copy and compared that way.
+rendered; they are written as fixed placeholders in the golden copy and compared that way (the
+commit also where settings.py and the Makefile render it).
 """
 
 from __future__ import annotations
@@ -16,26 +17,31 @@ import sys
 import tempfile
 from pathlib import Path
 
+import yaml
+
+from goldenpath.args import ANSWERS_FILE
+
 from .project import copy_project, files_of, read_entry
 
 GOLDEN = Path(__file__).resolve().parents[1] / "golden" / "default"
-ANSWERS_FILE = ".copier-answers.yml"
 SYMLINK = "symlink -> "
 PLACEHOLDERS = {"_commit": "<template commit>", "_src_path": "<template source>"}
 
 
-def normalise(relative: Path, text: str) -> str:
-    if relative.as_posix() != ANSWERS_FILE:
+def normalise(relative: Path, text: str, commit: str) -> str:
+    if relative.as_posix() == ANSWERS_FILE:
+        for key, placeholder in PLACEHOLDERS.items():
+            text = re.sub(rf"^{key}: .*$", f"{key}: {placeholder}", text, flags=re.MULTILINE)
         return text
-    for key, placeholder in PLACEHOLDERS.items():
-        text = re.sub(rf"^{key}: .*$", f"{key}: {placeholder}", text, flags=re.MULTILINE)
-    return text
+    # The version is also rendered into settings.py and the Makefile.
+    return re.sub(rf"\b{re.escape(commit)}\b", PLACEHOLDERS["_commit"], text)
 
 
 def render_default(dst: Path) -> dict[Path, str]:
     """Render the default answers into dst; return {relative path: normalised text}."""
     copy_project(dst)
-    return {rel: normalise(rel, read_entry(dst / rel)) for rel in files_of(dst)}
+    commit = yaml.safe_load((dst / ANSWERS_FILE).read_text())["_commit"]
+    return {rel: normalise(rel, read_entry(dst / rel), commit) for rel in files_of(dst)}
 
 
 def read_golden() -> dict[Path, str]:

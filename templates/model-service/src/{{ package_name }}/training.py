@@ -27,7 +27,7 @@ import numpy as np
 
 from .drift import category_proportions
 from .model import ARTIFACT_DIR, CONTRACT, REFERENCE_FILE, signature
-from .settings import MODEL_NAME, OWNER_TEAM, SERVICE_NAME, template_version
+from .settings import MODEL_NAME, OWNER_TEAM, SERVICE_NAME, TEMPLATE_VERSION
 from .spec import Categorical, ContractError, TrainingResult, check_predictions
 
 DEFAULT_CONFIG = Path("config/training.toml")
@@ -139,7 +139,7 @@ def lineage() -> dict[str, Any]:
     """Where this model came from: the git commit of the code and the template version."""
     commit = _run_git("rev-parse", "HEAD") or "unknown"
     dirty = bool(_run_git("status", "--porcelain", "--untracked-files=no"))
-    return {"git_commit": commit, "git_dirty": dirty, "template_version": template_version()}
+    return {"git_commit": commit, "git_dirty": dirty, "template_version": TEMPLATE_VERSION}
 
 
 def register(result: TrainingResult, config: dict[str, Any]) -> str:

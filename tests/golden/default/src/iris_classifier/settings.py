@@ -12,21 +12,9 @@ OWNER_TEAM = "ml-platform"
 # The model store name; versions are the tags BentoML gives each training run.
 MODEL_NAME = "iris-classifier"
 
-# The template release this repository follows (what .copier-answers.yml records); training
-# stores it with every model as lineage.
-ANSWERS_FILE = Path(".copier-answers.yml")
-
-
-def template_version() -> str:
-    """The `_commit` of the answers file in the working directory, or "unknown"."""
-    try:
-        lines = ANSWERS_FILE.read_text().splitlines()
-    except OSError:
-        return "unknown"
-    for line in lines:
-        if line.startswith("_commit:"):
-            return line.split(":", 1)[1].strip()
-    return "unknown"
+# The template release this repository follows (the `_commit` .copier-answers.yml records, rendered
+# here by every copy and update); training stores it with every model as lineage.
+TEMPLATE_VERSION = "<template commit>"
 
 
 # The task the answers chose (model_task); the model contract must declare the same one, since
