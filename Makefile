@@ -37,17 +37,17 @@ test-fast: install ## Run the tests that take seconds, not minutes
 	$(BIN)/python -m pytest -m "not generated_make and not server" $(PYTEST_ARGS)
 
 lint: install ## Lint the template repo's own Python
-	$(BIN)/ruff check src tests benchmarks
-	$(BIN)/ruff format --check src tests benchmarks
+	$(BIN)/ruff check src tests tools benchmarks
+	$(BIN)/ruff format --check src tests tools benchmarks
 
 docs: install ## Build the documentation site in strict mode into build/site/
 	$(BIN)/mkdocs build --strict --quiet
 
 golden: install ## Regenerate tests/golden/default/ from the default answers
-	$(BIN)/python -m tests.support.golden
+	$(BIN)/python -m tools.golden
 
 lock: install ## Re-resolve the generated repo's uv.lock (templates/model-service/uv.lock.jinja)
-	$(BIN)/python -m tests.support.relock
+	$(BIN)/python -m tools.relock
 
 bench-image: install system-packages ## Image size and cold start against BentoML's Dockerfile
 	$(BIN)/python -m benchmarks.image.run

@@ -14,9 +14,10 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from goldenpath.rules import violations
+from tools.golden import files_of
 
 from .support.chart import chart_dir, lint_errors
-from .support.project import copy_project, files_of
+from .support.project import copy_project
 
 printable = st.characters(blacklist_categories=("Cc", "Cs"))
 awkward = st.sampled_from(

@@ -10,8 +10,8 @@ import yaml
 
 from goldenpath.args import ANSWERS_FILE as ANSWERS
 from goldenpath.render import render
+from tools.golden import files_of, read_entry
 
-from .support.project import files_of, read_entry
 from .support.releases import NEW, OLD, tagged_template
 
 ANSWERS_FILE = Path(ANSWERS)

@@ -10,8 +10,10 @@ from pathlib import Path
 
 import pytest
 
+from tools.golden import files_of
+
 from .support import containers
-from .support.project import copy_project, files_of
+from .support.project import copy_project
 from .support.releases import tagged_template
 from .support.service import free_port
 

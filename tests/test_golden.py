@@ -2,7 +2,7 @@
 
 import difflib
 
-from .support.golden import read_golden, render_default
+from tools.golden import read_golden, render_default
 
 
 def test_golden_render_is_current(tmp_path) -> None:

@@ -11,7 +11,7 @@ from pathlib import Path
 import yaml
 from jinja2.utils import htmlsafe_json_dumps
 
-from .support.project import files_of, read_entry
+from tools.golden import files_of, read_entry
 
 # Jinja left behind; "{{ $value }}" (Prometheus) and "${{ }}" (GitHub Actions) are meant to stay.
 # Grafana legends name labels as {{ label }}: those are meant to stay too.

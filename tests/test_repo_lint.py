@@ -10,7 +10,7 @@ ROOT = Path(__file__).resolve().parents[1]
 def test_repo_python_is_lint_clean_and_formatted() -> None:
     for command in (["check"], ["format", "--check"]):
         done = subprocess.run(
-            [sys.executable, "-m", "ruff", *command, "src", "tests", "benchmarks"],
+            [sys.executable, "-m", "ruff", *command, "src", "tests", "tools", "benchmarks"],
             cwd=ROOT,
             capture_output=True,
             text=True,

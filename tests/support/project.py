@@ -41,20 +41,6 @@ def commit_all(repo: Path, message: str) -> None:
     git(repo, "commit", "-q", "-m", message)
 
 
-def files_of(root: Path) -> list[Path]:
-    """Every file and symlink below root, outside .git, relative to root, sorted."""
-    return sorted(
-        path.relative_to(root)
-        for path in root.rglob("*")
-        if (path.is_file() or path.is_symlink()) and ".git" not in path.relative_to(root).parts
-    )
-
-
-def read_entry(path: Path) -> str:
-    """A file's text, or "symlink -> TARGET" for a symlink (not followed)."""
-    return f"symlink -> {os.readlink(path)}" if path.is_symlink() else path.read_text()
-
-
 def assert_merged_cleanly(repo: Path) -> None:
     """No unmerged index entries, no .rej files and no conflict markers after an update."""
     unmerged = git(repo, "diff", "--name-only", "--diff-filter=U")

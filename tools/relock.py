@@ -13,7 +13,7 @@ import sys
 import tempfile
 from pathlib import Path
 
-from .project import copy_project
+from goldenpath.render import render
 
 TEMPLATE_LOCK = Path(__file__).resolve().parents[2] / "templates/model-service/uv.lock.jinja"
 DEFAULT_NAME = "iris-classifier"
@@ -21,7 +21,7 @@ DEFAULT_NAME = "iris-classifier"
 
 def relock() -> None:
     with tempfile.TemporaryDirectory() as tmp:
-        repo = copy_project(Path(tmp) / DEFAULT_NAME)
+        repo = render(Path(tmp) / DEFAULT_NAME)
         subprocess.run([sys.executable, "-m", "uv", "lock", "--upgrade"], cwd=repo, check=True)
         text = (repo / "uv.lock").read_text()
     own = f'name = "{DEFAULT_NAME}"\n'

@@ -1,6 +1,6 @@
 """The committed golden render of the default answers: tests/golden/default/.
 
-`make golden` (python -m tests.support.golden) regenerates it; tests/test_golden.py fails when a
+`make golden` (python -m tools.golden) regenerates it; tests/test_golden.py fails when a
 template change alters it without the golden being regenerated, so a reviewer sees in the diff
 exactly what a change does to every team's repo.
 
@@ -11,6 +11,7 @@ commit also where settings.py and the Makefile render it).
 
 from __future__ import annotations
 
+import os
 import re
 import shutil
 import sys
@@ -20,12 +21,25 @@ from pathlib import Path
 import yaml
 
 from goldenpath.args import ANSWERS_FILE
+from goldenpath.render import render
 
-from .project import copy_project, files_of, read_entry
-
-GOLDEN = Path(__file__).resolve().parents[1] / "golden" / "default"
+GOLDEN = Path(__file__).resolve().parents[1] / "tests" / "golden" / "default"
 SYMLINK = "symlink -> "
 PLACEHOLDERS = {"_commit": "<template commit>", "_src_path": "<template source>"}
+
+
+def files_of(root: Path) -> list[Path]:
+    """Every file and symlink below root, outside .git, relative to root, sorted."""
+    return sorted(
+        path.relative_to(root)
+        for path in root.rglob("*")
+        if (path.is_file() or path.is_symlink()) and ".git" not in path.relative_to(root).parts
+    )
+
+
+def read_entry(path: Path) -> str:
+    """A file's text, or "symlink -> TARGET" for a symlink (not followed)."""
+    return f"symlink -> {os.readlink(path)}" if path.is_symlink() else path.read_text()
 
 
 def normalise(relative: Path, text: str, commit: str) -> str:
@@ -39,7 +53,7 @@ def normalise(relative: Path, text: str, commit: str) -> str:
 
 def render_default(dst: Path) -> dict[Path, str]:
     """Render the default answers into dst; return {relative path: normalised text}."""
-    copy_project(dst)
+    render(dst)
     commit = yaml.safe_load((dst / ANSWERS_FILE).read_text())["_commit"]
     return {rel: normalise(rel, read_entry(dst / rel), commit) for rel in files_of(dst)}
 

@@ -1,0 +1,1 @@
+"""Maintenance tools of the template repository (`make golden`, `make lock`), apart from tests."""
