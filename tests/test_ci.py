@@ -3,6 +3,7 @@ privilege, and the consistency invariants (CI calls only Makefile targets that e
 version and one image name everywhere)."""
 
 import re
+import shutil
 import subprocess
 import sys
 import tomllib
@@ -12,6 +13,8 @@ import yaml
 
 BIN = Path(sys.executable).parent
 PINNED = re.compile(r"^[\w./-]+@[0-9a-f]{40} # v\d+(\.\d+)*$")
+SETUP = "$/.github/actions/setup"  # the generated repo's own composite action (self-repository)
+SETUP_FILE = ".github/actions/setup/action.yml"
 GLUE = re.compile(r'^echo "\w+=\$\(cat build/[\w.-]+\)" >> "?\$GITHUB_OUTPUT"?$')
 
 
@@ -51,19 +54,30 @@ def test_provider_files(rendered) -> None:
     assert (repo / "renovate.json").exists() != github
 
 
-def test_github_workflows_pass_actionlint_zizmor_and_schema(rendered) -> None:
+def test_github_workflows_pass_actionlint_zizmor_and_schema(rendered, tmp_path) -> None:
     answers, repo = rendered
     if answers.get("ci_provider", "github") != "github":
         return
     files = sorted(str(p) for p in (repo / ".github/workflows").glob("*.yml"))
     assert len(files) == 4
-    lint = tool(repo, "actionlint", "-no-color", *files)
+    # In a git repository actionlint also checks every use of the repository's own setup action
+    # against the action's inputs: a misspelled input is caught (the negative control).
+    checkout = tmp_path / "repo"
+    shutil.copytree(repo / ".github", checkout / ".github")
+    subprocess.run(["git", "init", "-q"], cwd=checkout, check=True)
+    lint = tool(checkout, "actionlint", "-no-color")
     assert lint.returncode == 0 and lint.stdout == "", lint.stdout + lint.stderr
+    ci = checkout / ".github/workflows/ci.yml"
+    ci.write_text(ci.read_text().replace('scanners: "true"', 'scaners: "true"', 1))
+    lint = tool(checkout, "actionlint", "-no-color")
+    assert lint.returncode == 1 and 'input "scaners" is not defined' in lint.stdout, lint.stdout
     audit = tool(repo, "zizmor", "--offline", "--format", "plain", ".github")
     assert audit.returncode == 0, audit.stdout + audit.stderr
     assert "No findings to report" in audit.stdout + audit.stderr
     schema = tool(repo, "check-jsonschema", "--builtin-schema", "vendor.github-workflows", *files)
     assert schema.returncode == 0, schema.stdout + schema.stderr
+    action = tool(repo, "check-jsonschema", "--builtin-schema", "vendor.github-actions", SETUP_FILE)
+    assert action.returncode == 0, action.stdout + action.stderr
     dependabot = tool(
         repo, "check-jsonschema", "--builtin-schema", "vendor.dependabot", ".github/dependabot.yml"
     )
@@ -79,8 +93,9 @@ def test_github_actions_are_pinned_and_least_privileged(rendered) -> None:
     answers, repo = rendered
     if answers.get("ci_provider", "github") != "github":
         return
-    text = "\n".join(p.read_text() for p in (repo / ".github/workflows").glob("*.yml"))
-    uses = re.findall(r"uses: (.+)$", text, flags=re.MULTILINE)
+    text = "\n".join(p.read_text() for p in (repo / ".github").rglob("*.yml"))
+    steps = re.findall(r"^\s+(?:- )?uses: (.+)$", text, flags=re.MULTILINE)
+    uses = [u for u in steps if u != SETUP]
     assert uses and all(PINNED.match(u) for u in uses), [u for u in uses if not PINNED.match(u)]
     assert "pull_request_target" not in text
     for name, workflow in workflows(repo).items():
@@ -178,11 +193,13 @@ def test_python_version_and_image_name_agree_everywhere(rendered) -> None:
         assert config["variables"]["PYTHON_IMAGE"].endswith(f":python{python}-bookworm-slim")
         assert config["variables"]["IMAGE"].split(":")[0] == repository
     else:
+        action = yaml.safe_load((repo / SETUP_FILE).read_text())
+        setup_uv = [s for s in action["runs"]["steps"] if "setup-uv" in s["uses"]]
+        assert [s["with"]["python-version"] for s in setup_uv] == [python]
         for name, workflow in workflows(repo).items():
             for job in workflow["jobs"].values():
                 for step in job["steps"]:
-                    if "setup-uv" in step.get("uses", ""):
-                        assert step["with"]["python-version"] == python, name
+                    assert "setup-uv" not in step.get("uses", ""), f"{name}: uses {SETUP}"
                 image = job.get("env", {}).get("IMAGE")
                 if image:
                     assert image.rsplit(":", 1)[0] == repository, (name, image)
