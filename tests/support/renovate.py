@@ -1,0 +1,82 @@
+"""The real Renovate CLI (npm, tools/renovate/), installed on first use and cached, and the
+template releases it looks up.
+
+Renovate 39 is the newest whose `engines` accept Node 20. npm installs it from
+tools/renovate/package-lock.json into tools/renovate/node_modules (ignored by git, a few hundred
+MB); a later run reuses that copy while it matches the lock.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import subprocess
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parents[2]
+TOOL = ROOT / "tools" / "renovate"
+DIST = TOOL / "node_modules" / "renovate" / "dist"
+# Real commits of this repository's main: the v0.2.0 release and the model-contract release.
+TAGS = {"v0.2.0": "e91bfc8b1f6ed9871e3ef88fe97a2ea5d9952255", "v0.3.0": "2d09d0f"}
+
+
+def tagged_template(dst: Path) -> Path:
+    """A clone of this repository with its releases tagged (to become releases.tagged_template)."""
+    subprocess.run(["git", "clone", "--quiet", str(ROOT), str(dst)], check=True)
+    for tag, commit in TAGS.items():
+        subprocess.run(["git", "-C", str(dst), "tag", "-a", tag, commit, "-m", tag], check=True)
+    return dst
+
+
+def install() -> Path:
+    """tools/renovate/node_modules as the lock file says (npm ci when it is missing or stale)."""
+    if not shutil.which("node") or not shutil.which("npm"):
+        pytest.skip("Renovate needs Node.js 20+ and npm, which this machine lacks")
+    installed = TOOL / "node_modules" / ".package-lock.json"
+    lock = TOOL / "package-lock.json"
+    if not installed.is_file() or installed.stat().st_mtime < lock.stat().st_mtime:
+        subprocess.run(
+            ["npm", "ci", "--no-audit", "--no-fund"], cwd=TOOL, check=True, capture_output=True
+        )
+    return DIST
+
+
+def environment(home: Path) -> dict[str, str]:
+    """Renovate's environment: JSON logs on stdout, its caches in a folder of the test's own."""
+    return {
+        **os.environ,
+        "LOG_FORMAT": "json",
+        "LOG_LEVEL": "debug",
+        "RENOVATE_BASE_DIR": str(home),
+        "RENOVATE_X_IGNORE_NODE_WARN": "true",
+    }
+
+
+def run_renovate(repo: Path, home: Path, *args: str) -> list[dict]:
+    """`renovate --platform=local` in repo; its log records, one dict per line."""
+    dist = install()
+    done = subprocess.run(
+        ["node", str(dist / "renovate.js"), "--platform=local", *args],
+        cwd=repo,
+        env=environment(home),
+        capture_output=True,
+        text=True,
+    )
+    records = [json.loads(line) for line in done.stdout.splitlines() if line.startswith("{")]
+    assert done.returncode == 0, done.stdout[-4000:] + done.stderr[-4000:]
+    return records
+
+
+def run_node(script: Path, cwd: Path, home: Path, *args: str) -> subprocess.CompletedProcess:
+    """A Renovate script, or one requiring its modules (RENOVATE_DIST names their folder)."""
+    dist = install()
+    return subprocess.run(
+        ["node", str(script), *args],
+        cwd=cwd,
+        env={**environment(home), "RENOVATE_DIST": str(dist)},
+        capture_output=True,
+        text=True,
+    )
