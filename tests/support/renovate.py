@@ -8,6 +8,7 @@ MB); a later run reuses that copy while it matches the lock.
 
 from __future__ import annotations
 
+import fcntl
 import json
 import os
 import shutil
@@ -37,10 +38,14 @@ def install() -> Path:
         pytest.skip("Renovate needs Node.js 20+ and npm, which this machine lacks")
     installed = TOOL / "node_modules" / ".package-lock.json"
     lock = TOOL / "package-lock.json"
-    if not installed.is_file() or installed.stat().st_mtime < lock.stat().st_mtime:
-        subprocess.run(
-            ["npm", "ci", "--no-audit", "--no-fund"], cwd=TOOL, check=True, capture_output=True
-        )
+    # One installer at a time when test workers start together (the lock file is ignored by git).
+    with open(TOOL / ".install.lock", "w") as guard:
+        fcntl.flock(guard, fcntl.LOCK_EX)
+        if not installed.is_file() or installed.stat().st_mtime < lock.stat().st_mtime:
+            done = subprocess.run(
+                ["npm", "ci", "--no-audit", "--no-fund"], cwd=TOOL, capture_output=True, text=True
+            )
+            assert done.returncode == 0, f"npm ci in {TOOL} failed:\n{done.stderr[-3000:]}"
     return DIST
 
 
