@@ -34,7 +34,7 @@ test: install system-packages ## Run every test (installs what they need first)
 	$(BIN)/python -m pytest $(PYTEST_ARGS)
 
 test-fast: install ## Run the tests that take seconds, not minutes
-	$(BIN)/python -m pytest -m "not generated_make and not server" $(PYTEST_ARGS)
+	$(BIN)/python -m pytest -m "not generated_make and not server and not renovate" $(PYTEST_ARGS)
 
 lint: install ## Lint the template repo's own Python
 	$(BIN)/ruff check src tests tools benchmarks

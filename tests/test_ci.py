@@ -2,6 +2,7 @@
 privilege, and the consistency invariants (CI calls only Makefile targets that exist; one Python
 version and one image name everywhere)."""
 
+import json
 import re
 import shutil
 import subprocess
@@ -51,7 +52,16 @@ def test_provider_files(rendered) -> None:
     assert (repo / ".github/workflows/ci.yml").exists() == github
     assert (repo / ".github/dependabot.yml").exists() == github
     assert (repo / ".gitlab-ci.yml").exists() != github
-    assert (repo / "renovate.json").exists() != github
+    # Both providers take template releases through Renovate's copier manager; on GitHub,
+    # Dependabot keeps the dependency updates and Renovate runs only the copier manager.
+    renovate = json.loads((repo / "renovate.json").read_text())
+    managers = ["copier"] if github else ["copier", "pep621", "dockerfile", "gitlabci"]
+    assert renovate["enabledManagers"] == managers
+    assert renovate["ignoreScripts"] is False, "copier update needs --trust for the migrations"
+    (template_rule,) = [r for r in renovate["packageRules"] if r["matchManagers"] == ["copier"]]
+    assert template_rule["groupName"] == "golden-path template"
+    assert template_rule["labels"] == ["template-update"]
+    assert template_rule["schedule"]
 
 
 def test_github_workflows_pass_actionlint_zizmor_and_schema(rendered, tmp_path) -> None:

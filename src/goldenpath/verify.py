@@ -3,6 +3,7 @@
 Lists every shortfall and exits 1 when there is any: required files, a valid answers file
 (answers that pass today's rules), the standard Makefile targets, a chart that lints and renders
 with every values file, and alert rules that pass promtool (when promtool is installed).
+Warns, without failing, about a template source (`_src_path`) that Renovate cannot follow.
 """
 
 from __future__ import annotations
@@ -19,6 +20,7 @@ import yaml
 
 from .args import ANSWERS_FILE
 from .rules import violations
+from .sources import renovate_problem
 
 REQUIRED_FILES = (
     ANSWERS_FILE,
@@ -132,11 +134,20 @@ def verify(repo: Path) -> list[str]:
     return problems
 
 
+def warnings(repo: Path) -> list[str]:
+    """Shortfalls that do not fail verification: a template source Renovate cannot follow."""
+    src_path = check_answers(repo)[0].get("_src_path")
+    problem = renovate_problem(str(src_path)) if src_path else None
+    return [f"{ANSWERS_FILE}: {problem}"] if problem else []
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="goldenpath verify", description=__doc__.splitlines()[0])
     parser.add_argument("path", nargs="?", type=Path, default=Path("."))
     args = parser.parse_args(argv)
     problems = verify(args.path.resolve())
+    for warning in warnings(args.path.resolve()):
+        print(f"WARN {warning}")
     for problem in problems:
         print(f"FAIL {problem}")
     print(f"{args.path}: " + (f"{len(problems)} problem(s)" if problems else "meets the standards"))

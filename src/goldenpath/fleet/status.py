@@ -14,6 +14,7 @@ from pathlib import Path
 
 from ..args import add_repo_selection, selected_repos
 from ..proc import CommandError
+from ..sources import renovate_problem
 from .repos import (
     NotAServiceRepo,
     copier_version,
@@ -53,6 +54,7 @@ def repo_status(repo: Path) -> dict:
         "branch": state.branch,
         "dirty": state.dirty,
         "error": problem,
+        "renovate": renovate_problem(state.src_path),
     }
 
 
@@ -75,7 +77,9 @@ def table(rows: list[dict]) -> str:
                 row.get("latest") or "-",
                 "?" if behind is None else str(behind),
                 "yes" if row.get("dirty") else "no",
-                row.get("error") or row.get("template", ""),
+                row.get("error")
+                or row.get("template", "")
+                + (" (Renovate cannot follow it)" if row.get("renovate") else ""),
             )
         )
     widths = [max(len(line[i]) for line in lines) for i in range(len(header))]
