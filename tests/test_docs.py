@@ -95,7 +95,6 @@ def test_tutorial_runs_as_written(tmp_path) -> None:
         "TEMPLATE": str(template),
         "PORT": str(free_port()),
         "BASE_IMAGE": base,
-        "BENTOML_HOME": str(tmp_path / "bentoml"),
         "CONTAINERS_CONF": str(containers.containers_conf()),
     }
     done = subprocess.run(
