@@ -12,8 +12,11 @@ from collections.abc import Sequence
 from functools import cache
 from pathlib import Path
 
-from ..args import add_repo_selection, selected_repos
+import yaml
+
+from ..args import ANSWERS_FILE, add_repo_selection, selected_repos
 from ..proc import CommandError
+from ..verify import missing_template_files
 from .repos import NotAServiceRepo, read_state, release_versions, releases_behind
 
 
@@ -30,10 +33,16 @@ def repo_status(repo: Path) -> dict:
     try:
         releases = list(_releases(state.src_path))
     except CommandError as error:
-        releases, problem = [], f"template source unreachable: {error}".splitlines()[0]
+        releases, problem = [], f"template source unreachable: {error.brief}"
     else:
         problem = None
     latest = releases[-1] if releases else None
+    try:
+        answers = yaml.safe_load((repo / ANSWERS_FILE).read_text()) or {}
+        missing = missing_template_files(repo, answers, state.src_path, state.current)
+    except Exception as error:  # copier raises many kinds; all mean "could not render"
+        missing = None
+        problem = problem or one_line(f"cannot render the template at {state.current}: {error}")
     return {
         "repo": str(repo),
         "template": state.src_path,
@@ -42,12 +51,19 @@ def repo_status(repo: Path) -> dict:
         "behind": releases_behind(state.current, releases),
         "branch": state.branch,
         "dirty": state.dirty,
+        # Template-owned files the repo lacks: `copier update` never brings a deleted file back.
+        "missing": missing,
         "error": problem,
     }
 
 
+def one_line(text: str) -> str:
+    """A cell of the table: never more than one line, whatever a tool printed."""
+    return " ".join(text.split())
+
+
 def table(rows: list[dict]) -> str:
-    header = ("repo", "current", "latest", "behind", "dirty", "template / error")
+    header = ("repo", "current", "latest", "behind", "dirty", "missing", "template / error")
     lines = [header]
     for row in rows:
         behind = row.get("behind")
@@ -58,7 +74,8 @@ def table(rows: list[dict]) -> str:
                 row.get("latest") or "-",
                 "?" if behind is None else str(behind),
                 "yes" if row.get("dirty") else "no",
-                row.get("error") or row.get("template", ""),
+                ", ".join(row.get("missing") or []) or "-",
+                one_line(row.get("error") or row.get("template", "")),
             )
         )
     widths = [max(len(line[i]) for line in lines) for i in range(len(header))]
