@@ -8,6 +8,7 @@ from pathlib import Path
 
 from .support.golden import GOLDEN
 from .support.project import files_of
+from .support.releases import copy_working_tree
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -16,9 +17,12 @@ def test_an_installed_goldenpath_renders_and_verifies_outside_a_checkout(tmp_pat
     venv = tmp_path / "venv"
     uv = Path(sys.executable).parent / "uv"
     subprocess.run([uv, "venv", "-q", str(venv)], check=True)
-    # A real install of the repository (a wheel built from it, dependencies resolved), as pipx does.
+    # A real install of the repository (a wheel built from it, dependencies resolved), as pipx does;
+    # from a copy of its files, so the build writes nothing into this checkout.
+    source = tmp_path / "source"
+    copy_working_tree(source)
     subprocess.run(
-        [uv, "pip", "install", "-q", "--python", str(venv / "bin" / "python"), str(ROOT)],
+        [uv, "pip", "install", "-q", "--python", str(venv / "bin" / "python"), str(source)],
         check=True,
     )
     away = tmp_path / "elsewhere"
