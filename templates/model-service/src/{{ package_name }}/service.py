@@ -97,6 +97,7 @@ class ModelService:
             self.values = prediction_values(loaded.reference["output"]["bin_edges"])
         self.model = loaded
         STATE.model_version = loaded.version
+        STATE.unavailable = ""
         MODEL_INFO.labels(model_name=MODEL_NAME, model_version=loaded.version).set(1)
         MODEL_READY.set(1)
         logger.info("model %s loaded and warmed up", loaded.tag)
