@@ -12,7 +12,7 @@ export PATH := $(BIN):$(PATH)
 export BENTOML_DO_NOT_TRACK := true
 
 .DEFAULT_GOAL := help
-.PHONY: help install system-packages demo test test-fast lint docs golden lock bench-image bench-fleet bench-serving bench-reliability
+.PHONY: help install system-packages demo test test-fast lint docs golden questions lock bench-image bench-fleet bench-serving bench-reliability
 
 help: ## List the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  %-16s %s\n", $$1, $$2}'
@@ -45,6 +45,9 @@ docs: install ## Build the documentation site in strict mode into build/site/
 
 golden: install ## Regenerate tests/golden/default/ from the default answers
 	$(BIN)/python -m tools.golden
+
+questions: install ## Regenerate the questions tables (README.md, docs/reference/questions.md) from copier.yml
+	$(BIN)/python scripts/questions_table.py
 
 lock: install ## Re-resolve the generated repo's uv.lock (templates/model-service/uv.lock.jinja)
 	$(BIN)/python -m tools.relock

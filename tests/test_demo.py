@@ -1,10 +1,13 @@
 """`make demo`, the main job: scaffold, train, serve, and a real prediction printed."""
 
 import json
+import os
 import subprocess
 import sys
 
 import pytest
+
+from goldenpath.demo import free_port, http, make_serve
 
 pytestmark = [pytest.mark.generated_make, pytest.mark.server]
 
@@ -29,6 +32,27 @@ def test_demo_prints_a_real_prediction(tmp_path) -> None:
     assert prediction["model_version"] == tag.split(":")[1]
     assert (workdir / "iris-classifier" / ".copier-answers.yml").is_file()
     assert "ERROR" not in (workdir / "serve.log").read_text()
+    # The last line's hint holds from a plain shell: `make serve` finds the model trained above.
+    repo = workdir / "iris-classifier"
+    assert f"cd {repo} && make serve" in done.stdout.splitlines()[-1]
+    assert "BENTOML_HOME" not in os.environ
+    with make_serve(repo, free_port(), {}, tmp_path / "again.log") as url:
+        assert http("GET", f"{url}/readyz")[0] == 200
+
+
+def test_demo_refuses_a_folder_it_did_not_make(tmp_path) -> None:
+    workdir = tmp_path / "mine"
+    workdir.mkdir()
+    (workdir / "thesis.tex").write_text("years of work")
+    done = subprocess.run(
+        [sys.executable, "-m", "goldenpath", "demo", "--workdir", str(workdir)],
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert done.returncode == 2, done.stdout + done.stderr
+    assert f"--workdir {workdir} is not empty and is not an earlier demo" in done.stderr
+    assert (workdir / "thesis.tex").read_text() == "years of work"
 
 
 def test_demo_fails_loudly_when_a_step_fails(tmp_path) -> None:

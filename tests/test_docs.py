@@ -19,6 +19,7 @@ from .support.service import free_port
 
 ROOT = Path(__file__).resolve().parents[1]
 DOCS = ROOT / "docs"
+GOLDEN_ANSWERS = "tests/golden/default/.copier-answers.yml"
 BLOCK = re.compile(r"<!-- (run|not run: [^>]+) -->\n```sh\n(.*?)```", re.DOTALL)
 
 
@@ -38,6 +39,21 @@ def test_site_builds_in_strict_mode(tmp_path) -> None:
     assert done.returncode == 0, done.stdout + done.stderr
     assert (tmp_path / "site" / "tutorial" / "index.html").is_file()
     assert (tmp_path / "site" / "assets" / "golden-path.svg").is_file()
+
+
+def test_questions_tables_are_generated_from_copier_yml(tmp_path) -> None:
+    script = [sys.executable, str(ROOT / "scripts" / "questions_table.py"), "--check"]
+    done = subprocess.run(script, capture_output=True, text=True)
+    assert done.returncode == 0, done.stderr
+    # A copy whose README restates a rule by hand (the old "from 90") is caught, naming the file.
+    for name in ("copier.yml", "README.md", "docs/reference/questions.md", GOLDEN_ANSWERS):
+        (tmp_path / name).parent.mkdir(parents=True, exist_ok=True)
+        (tmp_path / name).write_text((ROOT / name).read_text())
+    readme = tmp_path / "README.md"
+    readme.write_text(readme.read_text().replace("from 95 up to", "from 90 up to", 1))
+    done = subprocess.run([*script, "--root", str(tmp_path)], capture_output=True, text=True)
+    assert done.returncode == 1
+    assert "README.md" in done.stderr and "docs/reference" not in done.stderr
 
 
 def generated_files_table() -> set[str]:
@@ -97,7 +113,6 @@ def test_tutorial_runs_as_written(tmp_path) -> None:
         "TEMPLATE": str(template),
         "PORT": str(free_port()),
         "BASE_IMAGE": base,
-        "BENTOML_HOME": str(tmp_path / "bentoml"),
         "CONTAINERS_CONF": str(containers.containers_conf()),
     }
     done = subprocess.run(

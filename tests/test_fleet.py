@@ -173,7 +173,7 @@ def test_fleet_update_classifies_every_repo(fleet, tmp_path) -> None:
     for name in ("updated", "conflicts", "check_failed", "failed", "up_to_date"):
         assert f"{name} (" in done.stderr, f"no {name} group in the summary"
     updated_repo = fleet["svc-00"][0]
-    branch = f"template-update/{NEW}"
+    branch = f"template-update-{NEW}"
     message = git(updated_repo, "log", "-1", "--format=%B", branch)
     assert f"Template-Update: {OLD} -> {NEW}" in message
     assert "Team notes" in git(updated_repo, "show", f"{branch}:README.md")
@@ -192,7 +192,7 @@ def test_dry_run_changes_nothing(template, tmp_path) -> None:
     (entry,) = json.loads(done.stdout)["repos"]
     assert entry["outcome"] == "updated" and entry["published"] is None
     assert git(repo, "rev-parse", "HEAD") == head
-    assert git(repo, "branch", "--list", "template-update/*") == ""
+    assert git(repo, "branch", "--list", "template-update-*") == ""
 
 
 class FakeGitHub(BaseHTTPRequestHandler):
@@ -242,9 +242,9 @@ def test_github_pusher_pushes_the_branch_and_opens_a_pull_request(template, tmp_
     (call,) = FakeGitHub.calls
     assert call["path"] == "/repos/acme/svc-gh/pulls"
     assert call["auth"] == "Bearer test-token"
-    assert call["head"] == f"template-update/{NEW}" and call["base"] == "main"
+    assert call["head"] == f"template-update-{NEW}" and call["base"] == "main"
     pushed = subprocess.run(
-        ["git", "rev-parse", f"refs/heads/template-update/{NEW}"],
+        ["git", "rev-parse", f"refs/heads/template-update-{NEW}"],
         cwd=remote,
         capture_output=True,
         text=True,

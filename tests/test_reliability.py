@@ -2,6 +2,7 @@
 fuzzing, SIGTERM under load, and overload far beyond capacity. Counts and statuses are asserted
 here; how fast is measured by benchmarks/reliability (no timed assertions in the suite)."""
 
+import json
 import shutil
 import sys
 import time
@@ -40,10 +41,11 @@ def assert_never_ready_with_one_error(trained, log: Path, env: dict, tag: str) -
         predict = httpx.post(f"{running.url}/predict", json=ROW)
     assert set(statuses) == {503}, statuses
     assert alive == 200
-    assert predict.status_code == 503  # BentoML hides the message; the log names the tag
+    assert predict.status_code == 503
+    assert tag in predict.json()["error"] and "`make train`" in predict.json()["error"]
     errors = [line for line in log.read_text().splitlines() if "model_load_failed" in line]
     assert len(errors) == 1, errors
-    assert tag in errors[0]
+    assert tag in errors[0] and "`make train`" in errors[0]
 
 
 def test_missing_model_never_ready_and_logs_one_clear_error(trained, tmp_path) -> None:
@@ -60,6 +62,23 @@ def test_corrupt_model_never_ready_and_logs_one_clear_error(trained, tmp_path) -
     artifact.write_bytes(b"not a model: truncated upload\n")
     env = {"BENTOML_HOME": str(store), "MODEL_TAG": trained.model_tag}
     assert_never_ready_with_one_error(trained, tmp_path / "serve.log", env, trained.model_tag)
+
+
+def test_a_rejected_request_is_one_info_line_and_production_logs_are_json(
+    trained, tmp_path
+) -> None:
+    log = tmp_path / "serve.log"
+    with started(trained, log, {"LOG_FORMAT": "json", "SERVICE_WORKERS": "1"}) as running:
+        bad = httpx.post(f"{running.url}/predict", json={"sepal_length_cm": "wide"})
+        good = httpx.post(f"{running.url}/predict", json=ROW)
+    assert (bad.status_code, good.status_code) == (400, 200)
+    text = log.read_text()
+    assert "Traceback" not in text
+    entries = [json.loads(line) for line in text.splitlines() if line.strip()]  # all JSON
+    assert any(e["logger"].startswith("bentoml") for e in entries)  # BentoML's own lines too
+    rejected = [e for e in entries if "rejected with 400" in e["message"]]
+    assert len(rejected) == 1 and rejected[0]["level"] == "INFO", rejected
+    assert not [e for e in entries if e["level"] == "ERROR"]
 
 
 def test_schema_fuzzing_finds_no_server_error(trained, tmp_path) -> None:

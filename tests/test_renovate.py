@@ -125,7 +125,7 @@ def test_renovate_update_equals_fleet_update_and_keeps_team_edits(previous, tmp_
         text=True,
     )
     assert fleet.returncode == 0, fleet.stdout + fleet.stderr
-    fleet_tree = git(fleet_repo, "rev-parse", f"template-update/{NEWEST}^{{tree}}")
+    fleet_tree = git(fleet_repo, "rev-parse", f"template-update-{NEWEST}^{{tree}}")
 
     differences = git(tmp_path / "renovate", "diff", "--stat", fleet_tree, renovate_tree)
     assert renovate_tree == fleet_tree, differences

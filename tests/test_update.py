@@ -196,7 +196,7 @@ def test_overlapping_edit_is_reported_and_recoverable(template, tmp_path) -> Non
     # Recovered: same commit, clean tree, no update branch left behind.
     assert git(repo, "rev-parse", "HEAD") == before
     assert git(repo, "status", "--porcelain") == ""
-    assert git(repo, "branch", "--list", "template-update/*") == ""
+    assert git(repo, "branch", "--list", "template-update-*") == ""
     # A plain `copier update` leaves the conflict inline and exits 0: the reason to check.
     plain = copier_update(repo)
     assert plain.returncode == 0

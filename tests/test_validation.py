@@ -3,6 +3,7 @@
 import pytest
 
 from goldenpath.render import render
+from goldenpath.rules import violations
 
 INVALID = [
     # (question, bad answer, other answers, text the message must contain)
@@ -12,7 +13,7 @@ INVALID = [
     ("service_name", "a" * 41, {}, "allows at most 40 characters"),
     ("service_name", "9lives", {}, "may not start with a digit"),
     ("service_name", "", {}, "service_name is empty"),
-    ("service_name", "scorer;rm -rf", {}, "no spaces, shell or other special characters"),
+    ("service_name", "scorer;rm -rf", {}, "no spaces or special characters"),
     ("service_name", "scorer$(id)", {}, "'scorer$(id)' is not a valid service_name"),
     ("service_name", "scorer-", {}, "ending with a letter or digit"),
     ("owner_team", "ML Team", {}, "'ML Team' is not a valid owner_team"),
@@ -62,3 +63,22 @@ def test_invalid_answer_is_rejected_naming_value_and_rule(
 def test_edge_answers_are_accepted(tmp_path, question, value) -> None:
     dst = render(tmp_path / "out", {question: value})
     assert (dst / ".copier-answers.yml").exists()
+
+
+# An interactive prompt shows a message on one line, cut at the terminal's width.
+FIRST_LINE = 80
+
+
+@pytest.mark.parametrize(
+    ("value", "fix"),
+    [
+        ("Fraud_Scorer", "no uppercase, no '_' (use '-')"),
+        ("fraud.scorer", "no '.'"),
+        ("9lives", "it may not start with a digit"),
+        ("scorer;rm", "no spaces or special characters"),
+        ("scorer-", "it must end with a letter or digit"),
+    ],
+)
+def test_what_to_fix_fits_on_the_first_line(value, fix) -> None:
+    message = violations({"service_name": value})["service_name"]
+    assert fix in message[:FIRST_LINE], message

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import os
 from pathlib import Path
 
 ANSWERS_FILE = ".copier-answers.yml"
@@ -30,10 +31,23 @@ def selected_repos(args: argparse.Namespace) -> list[Path]:
             if line:
                 repos.append(Path(line))
     if args.discover:
-        repos += sorted(
-            p.parent for p in args.discover.rglob(ANSWERS_FILE) if ".git" not in p.parts
-        )
+        repos += discover(args.discover)
     seen: dict[Path, None] = {}
     for repo in repos:
         seen.setdefault(repo.resolve(), None)
     return list(seen)
+
+
+def discover(root: Path) -> list[Path]:
+    """Every folder below root holding an answers file; symlinked folders are followed (once)."""
+    found, seen = [], set()
+    for folder, dirs, files in os.walk(root, followlinks=True):
+        real = os.path.realpath(folder)
+        if real in seen:
+            dirs[:] = []
+            continue
+        seen.add(real)
+        dirs[:] = sorted(d for d in dirs if d != ".git")
+        if ANSWERS_FILE in files:
+            found.append(Path(folder))
+    return sorted(found)

@@ -1,8 +1,9 @@
 """`goldenpath demo`: scaffold, train, serve and query a model service, end to end.
 
 Renders the template with its default answers into build/demo/, commits the new repo, trains and
-registers the example model (in a model store inside build/demo/), serves it on a free loopback
-port, sends a real prediction, prints the answer, and stops the server. Any failure exits non-zero.
+registers the example model (in the repo's own model store, as `make` keeps it), serves it on a
+free loopback port, sends a real prediction, prints the answer, and stops the server. Any failure
+exits non-zero. A --workdir that holds anything but an earlier demo is refused, never emptied.
 """
 
 from __future__ import annotations
@@ -27,6 +28,8 @@ from .proc import CommandError, run
 from .render import render
 
 READY_TIMEOUT_S = 120
+# Marks a folder as the demo's own, so that a later demo may empty it.
+MARKER = ".goldenpath-demo"
 GIT_IDENTITY = {
     "GIT_AUTHOR_NAME": "golden-path demo",
     "GIT_AUTHOR_EMAIL": "demo@localhost",
@@ -99,12 +102,31 @@ def make_serve(repo: Path, port: int, env: Mapping[str, str], log: Path) -> Iter
         stop(server)
 
 
-def demo(workdir: Path) -> int:
-    repo = workdir / "iris-classifier"
-    env = {"BENTOML_HOME": str(workdir / "bentoml-home"), "BENTOML_DO_NOT_TRACK": "true"}
+class NotADemoFolder(RuntimeError):
+    """--workdir holds something the demo did not make."""
+
+
+def prepare(workdir: Path) -> None:
+    """An empty workdir: made, or emptied when an earlier demo made it; anything else refused."""
     if workdir.exists():
+        if not workdir.is_dir():
+            raise NotADemoFolder(f"--workdir {workdir} is a file, not a folder")
+        if any(workdir.iterdir()) and not (workdir / MARKER).is_file():
+            raise NotADemoFolder(
+                f"--workdir {workdir} is not empty and is not an earlier demo (no {MARKER}):"
+                " give an empty or new folder; nothing was deleted"
+            )
         shutil.rmtree(workdir)
     workdir.mkdir(parents=True)
+    (workdir / MARKER).write_text("made by `goldenpath demo`, which empties this folder\n")
+
+
+def demo(workdir: Path) -> int:
+    repo = workdir / "iris-classifier"
+    # No BENTOML_HOME: the repo's Makefile keeps its model store in bentoml_home/, so a later
+    # `make serve` from a plain shell finds the model trained here.
+    env = {"BENTOML_DO_NOT_TRACK": "true"}
+    prepare(workdir)
 
     print(f"1/5 scaffolding the default service into {repo}", flush=True)
     render(repo, src=TEMPLATE_ROOT)
@@ -152,20 +174,21 @@ def demo(workdir: Path) -> int:
     print(f"model tag:      {tag}")
     print(f"model version:  {headers.get('x-model-version')} (X-Model-Version header)")
     print(f"service repo:   {repo}")
-    print(f"model store:    {env['BENTOML_HOME']}")
+    print(f"model store:    {repo / 'bentoml_home'}")
     print(f"server log:     {log}")
-    print("the server has been stopped; `make serve` in the repo starts it again")
+    print(f"the server has been stopped; `cd {repo} && make serve` starts it again")
     return 0
 
 
 def main(argv: Sequence[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="goldenpath demo", description=__doc__.splitlines()[0])
-    parser.add_argument(
-        "--workdir", type=Path, default=TEMPLATE_ROOT / "build" / "demo", help="%(default)s"
-    )
+    parser.add_argument("--workdir", type=Path, default=Path("build") / "demo", help="%(default)s")
     args = parser.parse_args(argv)
     try:
         return demo(args.workdir.resolve())
+    except NotADemoFolder as error:
+        print(f"demo refused: {error}", file=sys.stderr)
+        return 2
     except (CommandError, RuntimeError) as error:
         print(f"demo failed: {error}", file=sys.stderr)
         return 1

@@ -18,6 +18,17 @@ class CommandError(RuntimeError):
         super().__init__(f"`{shlex.join(command)}` exited with {returncode}\n{tail}")
         self.returncode = returncode
         self.output = output
+        self.command = list(command)
+
+    @property
+    def brief(self) -> str:
+        """One line: the command, its exit status and what it said: its first `fatal:` or
+        `error:` line (git's), else its last line."""
+        lines = [line.strip() for line in self.output.splitlines() if line.strip()]
+        errors = [line for line in lines if line.startswith(("fatal:", "error:"))]
+        last = (errors or lines or [""])[0 if errors else -1]
+        head = f"`{shlex.join(self.command)}` exited with {self.returncode}"
+        return f"{head}: {last}" if last else head
 
 
 def run(

@@ -1,23 +1,29 @@
 """`goldenpath verify [PATH]`: check a generated repository against the current standards.
 
-Lists every shortfall and exits 1 when there is any: required files, a valid answers file
-(answers that pass today's rules), the standard Makefile targets, a chart that lints and renders
-with every values file, and alert rules that pass promtool (when promtool is installed).
+Lists every shortfall and exits 1 when there is any: required files, template-owned files the
+team deleted (`copier update` leaves a deleted file deleted, so it would silently stop receiving
+changes), a valid answers file (answers that pass today's rules), the standard Makefile targets, a
+chart that lints and renders with every values file, and alert rules that pass promtool (when
+promtool is installed).
 Warns, without failing, about a template source (`_src_path`) that Renovate cannot follow.
 """
 
 from __future__ import annotations
 
 import argparse
+import os
 import re
 import shutil
 import subprocess
 import sys
-from collections.abc import Sequence
+import tempfile
+from collections.abc import Mapping, Sequence
 from pathlib import Path
 
+import jinja2
 import yaml
 
+from . import TEMPLATE_ROOT
 from .args import ANSWERS_FILE
 from .rules import violations
 from .sources import renovate_problem
@@ -66,6 +72,44 @@ def check_answers(repo: Path) -> tuple[dict, list[str]]:
     ]
     problems += [f"{ANSWERS_FILE}: {message}" for message in violations(answers).values()]
     return answers, problems
+
+
+def template_owned_files(src: Path | str, answers: Mapping, vcs_ref: str | None) -> set[str]:
+    """The files the template at vcs_ref renders for these answers, minus the team-owned seeds."""
+    from .render import render
+
+    data = {k: v for k, v in answers.items() if not str(k).startswith("_")}
+    with tempfile.TemporaryDirectory(prefix="goldenpath-verify-") as scratch:
+        out = render(Path(scratch) / "repo", data, src=src, vcs_ref=vcs_ref)
+        config = yaml.safe_load((out / ".copier-answers.yml").read_text()) or {}
+        skipped = _team_owned(src, vcs_ref, {**data, **config})
+        files = {
+            str(Path(folder, name).relative_to(out))
+            for folder, dirs, names in os.walk(out)
+            for name in names + [d for d in dirs if Path(folder, d).is_symlink()]
+        }
+    return files - skipped - {ANSWERS_FILE}
+
+
+def _team_owned(src: Path | str, vcs_ref: str | None, answers: Mapping) -> set[str]:
+    """copier.yml's _skip_if_exists paths, rendered with the answers."""
+    if vcs_ref and vcs_ref != "HEAD" and (Path(str(src)) / ".git").exists():
+        text = subprocess.run(
+            ["git", "show", f"{vcs_ref}:copier.yml"], cwd=src, capture_output=True, text=True
+        ).stdout
+    else:
+        text = (Path(str(src)) / "copier.yml").read_text()
+    config = yaml.safe_load(text) or {}
+    names = {**answers, "package_name": str(answers.get("service_name", "")).replace("-", "_")}
+    return {jinja2.Template(p).render(**names) for p in config.get("_skip_if_exists", [])}
+
+
+def missing_template_files(
+    repo: Path, answers: Mapping, src: Path | str = TEMPLATE_ROOT, vcs_ref: str | None = "HEAD"
+) -> list[str]:
+    """Template-owned files the template renders for the repo's answers that the repo lacks."""
+    expected = template_owned_files(src, answers, vcs_ref)
+    return sorted(name for name in expected if not os.path.lexists(repo / name))
 
 
 def check_makefile(repo: Path) -> list[str]:
@@ -127,6 +171,13 @@ def verify(repo: Path) -> list[str]:
     provider = answers.get("ci_provider")
     if provider in CI_FILES and not (repo / CI_FILES[provider]).is_file():
         problems.append(f"{CI_FILES[provider]} is missing (ci_provider is {provider})")
+    if answers.get("service_name") and not any(p.startswith(ANSWERS_FILE) for p in problems):
+        problems += [
+            f"{name} is missing: it is template-owned, and `copier update` does not bring back a"
+            " deleted file (`copier recopy` or `git checkout` restores it)"
+            for name in missing_template_files(repo, answers)
+            if f"{name} is missing" not in problems
+        ]
     problems += check_makefile(repo)
     if answers.get("service_name"):
         problems += check_chart(repo, str(answers["service_name"]))

@@ -46,7 +46,9 @@ def read_state(repo: Path) -> RepoState:
         branch = git(repo, "rev-parse", "--abbrev-ref", "HEAD")
         dirty = bool(git(repo, "status", "--porcelain"))
     except CommandError as error:
-        raise NotAServiceRepo(f"{repo}: not a git repository with a commit ({error})") from error
+        raise NotAServiceRepo(
+            f"{repo}: not a git repository with a commit ({error.brief})"
+        ) from error
     return RepoState(
         path=repo,
         src_path=str(answers["_src_path"]),

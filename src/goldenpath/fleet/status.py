@@ -12,9 +12,12 @@ from collections.abc import Sequence
 from functools import cache
 from pathlib import Path
 
-from ..args import add_repo_selection, selected_repos
+import yaml
+
+from ..args import ANSWERS_FILE, add_repo_selection, selected_repos
 from ..proc import CommandError
 from ..sources import renovate_problem
+from ..verify import missing_template_files
 from .repos import (
     NotAServiceRepo,
     copier_version,
@@ -38,12 +41,18 @@ def repo_status(repo: Path) -> dict:
     try:
         releases = list(_releases(state.src_path))
     except CommandError as error:
-        releases, problem = [], f"template source unreachable: {error}".splitlines()[0]
+        releases, problem = [], f"template source unreachable: {error.brief}"
     else:
         problem = None
     latest = releases[-1] if releases else None
     # A copy made at a release tag records the tag; at any other commit, copier names the version.
     version = state.current if is_version(state.current) else copier_version(repo)
+    try:
+        answers = yaml.safe_load((repo / ANSWERS_FILE).read_text()) or {}
+        missing = missing_template_files(repo, answers, state.src_path, state.current)
+    except Exception as error:  # copier raises many kinds; all mean "could not render"
+        missing = None
+        problem = problem or one_line(f"cannot render the template at {state.current}: {error}")
     return {
         "repo": str(repo),
         "template": state.src_path,
@@ -53,6 +62,8 @@ def repo_status(repo: Path) -> dict:
         "behind": releases_behind(version, releases),
         "branch": state.branch,
         "dirty": state.dirty,
+        # Template-owned files the repo lacks: `copier update` never brings a deleted file back.
+        "missing": missing,
         "error": problem,
         "renovate": renovate_problem(state.src_path),
     }
@@ -65,8 +76,13 @@ def current_column(row: dict) -> str:
     return current if not version or version == current else f"{current} ({version})"
 
 
+def one_line(text: str) -> str:
+    """A cell of the table: never more than one line, whatever a tool printed."""
+    return " ".join(text.split())
+
+
 def table(rows: list[dict]) -> str:
-    header = ("repo", "current", "latest", "behind", "dirty", "template / error")
+    header = ("repo", "current", "latest", "behind", "dirty", "missing", "template / error")
     lines = [header]
     for row in rows:
         behind = row.get("behind")
@@ -77,9 +93,12 @@ def table(rows: list[dict]) -> str:
                 row.get("latest") or "-",
                 "?" if behind is None else str(behind),
                 "yes" if row.get("dirty") else "no",
-                row.get("error")
-                or row.get("template", "")
-                + (" (Renovate cannot follow it)" if row.get("renovate") else ""),
+                ", ".join(row.get("missing") or []) or "-",
+                one_line(
+                    row.get("error")
+                    or row.get("template", "")
+                    + (" (Renovate cannot follow it)" if row.get("renovate") else "")
+                ),
             )
         )
     widths = [max(len(line[i]) for line in lines) for i in range(len(header))]

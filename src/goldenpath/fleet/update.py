@@ -33,7 +33,7 @@ import tempfile
 import time
 from collections import Counter
 from collections.abc import Sequence
-from concurrent.futures import ProcessPoolExecutor
+from concurrent.futures import ProcessPoolExecutor, as_completed
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -166,7 +166,9 @@ def update_repo(repo: Path, settings: Settings) -> dict:
         scratch = Path(tempfile.mkdtemp(prefix="goldenpath-dry-run-"))
         work = scratch / repo.name
         git(repo, "clone", "--quiet", "--branch", state.branch, str(repo), str(work))
-    branch = settings.branch or f"template-update/{target}"
+    # Flat (no '/'): a team's own `template-update` branch cannot block the ref, as it would
+    # block `template-update/<release>`.
+    branch = settings.branch or f"template-update-{target}"
     fields["branch"] = branch
     try:
         if git(work, "branch", "--list", branch):
@@ -178,8 +180,8 @@ def update_repo(repo: Path, settings: Settings) -> dict:
             run_copier_update(work, target)
         except Exception as error:  # copier raises many kinds; all mean "could not update"
             restore(work, state.branch, branch)
-            reason = f"copier update failed: {type(error).__name__}: {error}".strip()
-            return result(repo, "failed", started, **fields, reason=reason[:2000])
+            reason = " ".join(f"copier update failed: {type(error).__name__}: {error}".split())
+            return result(repo, "failed", started, **fields, reason=reason[:500])
         conflicts = conflicted_files(work)
         if conflicts:
             restore(work, state.branch, branch)
@@ -233,7 +235,7 @@ def update_repo(repo: Path, settings: Settings) -> dict:
                     **fields,
                     files=changed,
                     commit=commit,
-                    reason=f"updated on {branch}, but publishing failed: {error}",
+                    reason=f"updated on {branch}, but publishing failed: {brief(error)}",
                 )
         git(work, "checkout", "--quiet", state.branch)
         return result(
@@ -242,18 +244,58 @@ def update_repo(repo: Path, settings: Settings) -> dict:
     except CommandError as error:
         with contextlib.suppress(CommandError):
             restore(work, state.branch, branch)
-        return result(repo, "failed", started, **fields, reason=str(error)[:2000])
+        return result(repo, "failed", started, **fields, reason=error.brief)
     finally:
         if scratch:
             shutil.rmtree(scratch, ignore_errors=True)
 
 
-def run_fleet(repos: list[Path], settings: Settings, jobs: int) -> list[dict]:
-    """Update every repo, `jobs` at a time (separate processes: copier changes the working dir)."""
+def brief(error: Exception) -> str:
+    """One line for a report: a failed command's brief, or the error's text on one line."""
+    return error.brief if isinstance(error, CommandError) else " ".join(str(error).split())
+
+
+class Progress:
+    """One line per repository as it finishes, on stderr; a bar below them on a terminal."""
+
+    def __init__(self, total: int, stream=None) -> None:
+        self.total, self.done = total, 0
+        self.stream = stream or sys.stderr
+        self.bar = self.stream.isatty()
+
+    def __call__(self, entry: dict) -> None:
+        self.done += 1
+        line = f"[{self.done}/{self.total}] {entry['repo']}: {entry['outcome']}"
+        if entry["outcome"] in FAILING and entry["reason"]:
+            line += f" ({entry['reason'].splitlines()[0]})"
+        if self.bar:
+            width = 30
+            filled = width * self.done // self.total
+            bar = f"[{'#' * filled}{'.' * (width - filled)}] {self.done}/{self.total}"
+            line = f"\r\x1b[K{line}\n{bar}"
+            if self.done == self.total:
+                line += "\n"
+        else:
+            line += "\n"
+        self.stream.write(line)
+        self.stream.flush()
+
+
+def run_fleet(repos: list[Path], settings: Settings, jobs: int, progress=None) -> list[dict]:
+    """Update every repo, `jobs` at a time (separate processes: copier changes the working dir);
+    `progress` is called with each result as its repository finishes."""
+    progress = progress or (lambda entry: None)
     if jobs <= 1 or len(repos) <= 1:
-        return [update_repo(repo, settings) for repo in repos]
+        results = []
+        for repo in repos:
+            results.append(update_repo(repo, settings))
+            progress(results[-1])
+        return results
     with ProcessPoolExecutor(max_workers=jobs) as pool:
-        return list(pool.map(update_repo, repos, [settings] * len(repos)))
+        futures = {pool.submit(update_repo, repo, settings): repo for repo in repos}
+        for future in as_completed(futures):
+            progress(future.result())
+        return [future.result() for future in futures]
 
 
 def report(results: list[dict], settings: Settings, started_at: str, seconds: float) -> dict:
@@ -303,7 +345,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("--to", help="template ref to update to (default: its newest release tag)")
     parser.add_argument("--jobs", type=int, default=1, help="repositories updated at once")
     parser.add_argument("--dry-run", action="store_true", help="update throw-away clones only")
-    parser.add_argument("--branch", help="update branch name (default: template-update/<ref>)")
+    parser.add_argument("--branch", help="update branch name (default: template-update-<ref>)")
     parser.add_argument("--check", metavar="CMD", help="shell command that must pass on the update")
     parser.add_argument("--push", choices=("local", "github"), default="local")
     parser.add_argument("--github-api", default="https://api.github.com")
@@ -317,6 +359,13 @@ def main(argv: Sequence[str] | None = None) -> int:
         parser.error("no repositories: give paths, --repos-file or --discover")
     if args.jobs < 1:
         parser.error("--jobs must be at least 1")
+    if (
+        args.branch
+        and subprocess.run(
+            ["git", "check-ref-format", "--branch", args.branch], capture_output=True
+        ).returncode
+    ):
+        parser.error(f"--branch {args.branch!r} is not a valid git branch name")
     settings = Settings(
         to=args.to,
         branch=args.branch,
@@ -326,7 +375,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     )
     started_at = dt.datetime.now(dt.UTC).isoformat(timespec="seconds")
     started = time.monotonic()
-    results = run_fleet(repos, settings, args.jobs)
+    results = run_fleet(repos, settings, args.jobs, progress=Progress(len(repos)))
     full = report(results, settings, started_at, time.monotonic() - started)
     text = json.dumps(full, indent=2)
     if args.report:

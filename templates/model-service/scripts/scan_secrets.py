@@ -8,20 +8,28 @@ with the comment `pragma: allowlist secret`.
 import subprocess
 import sys
 
-from detect_secrets import SecretsCollection
-from detect_secrets.settings import default_settings
-
 # Lock files are all package hashes, which the entropy detectors would report.
 SKIPPED = {"uv.lock"}
 
 
 def main() -> int:
-    listed = subprocess.run(
+    done = subprocess.run(
         ["git", "ls-files", "--cached", "--others", "--exclude-standard", "-z"],
-        check=True,
         capture_output=True,
         text=True,
-    ).stdout.split("\0")
+    )
+    if done.returncode != 0:
+        print(
+            "secret scan: this folder is not a git repository yet (the scan reads git's file list"
+            " so ignored files stay out). Run `git init && git add -A` first, then `make lint`.",
+            file=sys.stderr,
+        )
+        return 2
+    listed = done.stdout.split("\0")
+    # Imported here: the message above needs no dependencies.
+    from detect_secrets import SecretsCollection
+    from detect_secrets.settings import default_settings
+
     files = [name for name in listed if name and name not in SKIPPED]
     secrets = SecretsCollection()
     with default_settings():

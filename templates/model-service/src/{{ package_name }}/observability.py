@@ -2,8 +2,10 @@
 
 `RequestContextMiddleware` wraps every HTTP request: it takes the caller's X-Request-ID (or makes
 one), returns it with X-Model-Version on the response, answers 415 to a prediction request whose
-body is declared as anything but JSON, and counts the 4xx answers of the prediction endpoints by
-validation reason. Log lines from `logger` carry the request id and the model version.
+body is declared as anything but JSON, answers 503 naming the model and what to do while no model is
+loaded, and counts the 4xx answers of the prediction endpoints by validation reason. Log lines from
+`logger` carry the request id and the model version. A rejected request (4xx) is one INFO line, not
+an ERROR with a traceback; with LOG_FORMAT=json (the image sets it) BentoML's lines are JSON too.
 """
 
 from __future__ import annotations
@@ -26,9 +28,11 @@ _SAFE_REQUEST_ID = re.compile(r"^[A-Za-z0-9._:-]{1,128}$")
 
 
 class ServingState:
-    """What this worker serves; set once the model has loaded."""
+    """What this worker serves; set once the model has loaded (or why it is not loaded)."""
 
     model_version = "none"
+    # Set when the model could not be loaded: the 503 every prediction request gets.
+    unavailable = ""
 
 
 STATE = ServingState()
@@ -56,8 +60,53 @@ class JsonFormatter(logging.Formatter):
         return json.dumps(entry, default=str)
 
 
+class ClientErrorFilter(logging.Filter):
+    """BentoML logs every rejected request at ERROR with its traceback; a 4xx is the client's
+    error, not the service's: one INFO line naming the path and the status instead."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        error = record.exc_info[1] if record.exc_info else None
+        status = client_error_status(error)
+        if status:
+            record.levelno, record.levelname = logging.INFO, "INFO"
+            record.msg = "%s [%s] rejected with %d: %s"
+            record.args = (*(record.args or ())[:2], status, type(error).__name__)
+            record.exc_info, record.exc_text = None, None
+        return True
+
+
+def client_error_status(error: BaseException | None) -> int | None:
+    """The 4xx status BentoML answers for this exception, or None for a server error."""
+    from bentoml.exceptions import BentoMLException
+    from pydantic import ValidationError
+
+    if isinstance(error, ValidationError):
+        return 400
+    if isinstance(error, BentoMLException) and 400 <= error.error_code.value < 500:
+        return error.error_code.value
+    return None
+
+
+def json_everywhere() -> None:
+    """With LOG_FORMAT=json, BentoML's, uvicorn's and circus's handlers write JSON lines too."""
+    if os.environ.get("LOG_FORMAT", "text").strip().lower() != "json":
+        return
+    for name in ("", "bentoml", "uvicorn.error", "circus"):
+        for handler in logging.getLogger(name).handlers:
+            if not isinstance(handler.formatter, JsonFormatter):
+                handler.setFormatter(JsonFormatter())
+
+
+# `bentoml serve` imports this module before it logs that it starts: that line is JSON too.
+json_everywhere()
+
+
 def configure_logging(level: int | None = None) -> None:
     """Send this service's logs to stderr as JSON lines (idempotent); LOG_LEVEL sets the level."""
+    json_everywhere()
+    server_log = logging.getLogger("bentoml._internal.server.http_app")
+    if not any(isinstance(f, ClientErrorFilter) for f in server_log.filters):
+        server_log.addFilter(ClientErrorFilter())
     if level is None:
         level = logging.getLevelName(os.environ.get("LOG_LEVEL", "INFO").upper())
         level = level if isinstance(level, int) else logging.INFO
@@ -74,6 +123,14 @@ def is_json(content_type: str) -> bool:
     """A missing Content-Type, application/json or any +json type (parameters ignored)."""
     media_type = content_type.split(";", 1)[0].strip().lower()
     return media_type in {"", "application/json"} or media_type.endswith("+json")
+
+
+async def model_unavailable(send: Any) -> None:
+    """503 naming the model and what to do, instead of BentoML's "unexpected error"."""
+    body = json.dumps({"error": STATE.unavailable}).encode()
+    headers = [(b"content-type", b"application/json"), (b"content-length", str(len(body)).encode())]
+    await send({"type": "http.response.start", "status": 503, "headers": headers})
+    await send({"type": "http.response.body", "body": body})
 
 
 async def unsupported_media_type(send: Any, content_type: str) -> None:
@@ -143,6 +200,9 @@ class RequestContextMiddleware:
         if watch and logger.isEnabledFor(logging.DEBUG):
             logger.debug("request received", extra={"fields": {"path": path}})
         try:
+            if watch and STATE.unavailable:
+                await model_unavailable(send_with_context)
+                return
             content_type = headers.get(b"content-type", b"").decode("latin-1")
             if watch and scope.get("method") == "POST" and not is_json(content_type):
                 # BentoML would try to parse a multipart body here and answer 500.

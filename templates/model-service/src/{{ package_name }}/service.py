@@ -71,10 +71,16 @@ class ModelService:
             loaded = model_store.load(MODEL_TAG)
             # Warm-up: ready only once the contract's examples predict with the right shape.
             loaded.predict(encode(CONTRACT.features, CONTRACT.examples))
-        except Exception:
+        except Exception as error:
+            STATE.unavailable = (
+                f"model {MODEL_TAG} is not loaded: train and register it with `make train`"
+                " (or set MODEL_TAG to a version `bentoml models list` shows)"
+            )
             logger.error(
-                "model %s could not be loaded or failed its warm-up prediction; not ready",
-                MODEL_TAG,
+                "%s; not ready (%s: %s)",
+                STATE.unavailable,
+                type(error).__name__,
+                error,
                 exc_info=logger.isEnabledFor(logging.DEBUG),
                 extra={"fields": {"model_tag": MODEL_TAG, "event": "model_load_failed"}},
             )
@@ -91,6 +97,7 @@ class ModelService:
             self.values = prediction_values(loaded.reference["output"]["bin_edges"])
         self.model = loaded
         STATE.model_version = loaded.version
+        STATE.unavailable = ""
         MODEL_INFO.labels(model_name=MODEL_NAME, model_version=loaded.version).set(1)
         MODEL_READY.set(1)
         logger.info("model %s loaded and warmed up", loaded.tag)

@@ -6,8 +6,10 @@
 set -eu
 before=$(sed -n 's/^_commit: //p' .copier-answers.yml)
 base=$(git rev-parse --abbrev-ref HEAD)
-git config user.name "${GIT_AUTHOR_NAME:-golden-path-bot}"
-git config user.email "${GIT_AUTHOR_EMAIL:-golden-path-bot@users.noreply.example.com}"
+# The bot's identity is given to the update commit only (`git -c`), never written to .git/config:
+# the team's later commits stay theirs.
+bot_name="${GIT_AUTHOR_NAME:-golden-path-bot}"
+bot_email="${GIT_AUTHOR_EMAIL:-golden-path-bot@users.noreply.example.com}"
 uvx --from 'copier>=9.13,<10' copier update --trust --defaults --skip-answered --conflict inline
 after=$(sed -n 's/^_commit: //p' .copier-answers.yml)
 if [ "$before" = "$after" ] && [ -z "$(git status --porcelain)" ]; then
@@ -15,7 +17,7 @@ if [ "$before" = "$after" ] && [ -z "$(git status --porcelain)" ]; then
   exit 0
 fi
 conflicts=$( { git diff --name-only --diff-filter=U; git grep -l -e '^<<<<<<< ' -e '^>>>>>>> ' || true; } | sort -u)
-branch="template-update/$after"
+branch="template-update-$after"
 title="Update the golden-path template to $after"
 body="Template update from $before to $after (see the template's CHANGELOG.md)."
 if [ -n "$conflicts" ]; then
@@ -27,7 +29,7 @@ $(printf '%s\n' "$conflicts" | sed 's/^/- /')"
 fi
 git checkout -b "$branch"
 git add -A
-git commit -q -m "$title" -m "Template-Update: $before -> $after"
+git -c user.name="$bot_name" -c user.email="$bot_email" commit -q -m "$title" -m "Template-Update: $before -> $after"
 if [ -n "${GITHUB_ACTIONS:-}" ]; then
   gh auth setup-git
   git push --force-with-lease origin "$branch"

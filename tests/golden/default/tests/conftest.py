@@ -1,7 +1,7 @@
 """Shared fixtures: an isolated model store with one model trained by the contract, and an
 in-process client.
 
-The model store and the metrics directory are temporary: tests never touch your own ~/bentoml.
+The model store and the metrics directory are temporary: tests never touch bentoml_home/.
 """
 
 import os
