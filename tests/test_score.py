@@ -9,15 +9,20 @@ from __future__ import annotations
 
 import json
 import os
+import re
+import shutil
 import signal
 import subprocess
 import time
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 import httpx
 import pytest
+import yaml
 
-from .support.service import TrainedRepo, make, serving, trained_repo
+from .support.service import TrainedRepo, free_port, make, serving, trained_repo
 
 pytestmark = [pytest.mark.generated_make, pytest.mark.server]
 
@@ -117,7 +122,9 @@ def trained(tmp_path_factory) -> TrainedRepo:
     trained = trained_repo(tmp_path_factory.mktemp("score"))
     # 4 files with ~3.7% rows that break the contract: above the default 1%, allowed for this run.
     config = trained.repo / "config" / "scoring.toml"
-    config.write_text(config.read_text().replace("max_reject_ratio = 0.01", "max_reject_ratio = 0.1"))
+    config.write_text(
+        config.read_text().replace("max_reject_ratio = 0.01", "max_reject_ratio = 0.1")
+    )
     return trained
 
 
@@ -127,7 +134,9 @@ def scored(trained, tmp_path_factory) -> tuple[Path, list[int], Path]:
     work = tmp_path_factory.mktemp("scored")
     bad = generate(trained, work / "input", files=4, rows=700)
     output = work / "output"
-    out = make(trained.repo, "score", f"INPUT={work / 'input'}", f"OUTPUT={output}", env=trained.env)
+    out = make(
+        trained.repo, "score", f"INPUT={work / 'input'}", f"OUTPUT={output}", env=trained.env
+    )
     assert "scored 2" in out and "rejected" in out, out
     return work / "input", bad, output
 
@@ -205,7 +214,9 @@ def test_a_rerun_gives_the_same_output_and_a_failed_run_publishes_nothing(
     # previous good output untouched, and keeps the rejects for the team to look at.
     strict = tmp_path / "strict.toml"
     strict.write_text("[scoring]\nmax_reject_ratio = 0.01\n")
-    done = score(trained, "--input", str(input_dir), "--output", str(output), "--config", str(strict))
+    done = score(
+        trained, "--input", str(input_dir), "--output", str(output), "--config", str(strict)
+    )
     assert done.returncode == 1
     assert "break the model contract, more than max_reject_ratio 1.00%" in done.stderr
     assert read(trained, output) == read(trained, first)
@@ -227,7 +238,9 @@ def test_a_rerun_gives_the_same_output_and_a_failed_run_publishes_nothing(
     assert done.returncode == 1 and "nowhere' does not exist" in done.stderr
     bad_config = tmp_path / "bad.toml"
     bad_config.write_text('[scoring]\nmax_reject_ratio = "lots"\n')
-    done = score(trained, "--input", str(input_dir), "--output", str(output), "--config", str(bad_config))
+    done = score(
+        trained, "--input", str(input_dir), "--output", str(output), "--config", str(bad_config)
+    )
     assert done.returncode == 1 and "max_reject_ratio = 'lots' must be a number" in done.stderr
 
 
@@ -253,8 +266,15 @@ def test_the_count_check_refuses_an_output_that_lost_a_row(trained, scored, tmp_
     """Fault injection: a scores file one row short must fail the run and publish nothing."""
     code = COUNT_FAULT.format(package=trained.package)
     done = subprocess.run(
-        [str(trained.repo / ".venv" / "bin" / "python"), "-c", code,
-         "--input", str(scored[0]), "--output", str(tmp_path / "out")],
+        [
+            str(trained.repo / ".venv" / "bin" / "python"),
+            "-c",
+            code,
+            "--input",
+            str(scored[0]),
+            "--output",
+            str(tmp_path / "out"),
+        ],
         cwd=trained.repo,
         env={**os.environ, **trained.env},
         capture_output=True,
@@ -270,7 +290,15 @@ def test_sigterm_mid_run_leaves_no_partial_output(trained, tmp_path) -> None:
     output = tmp_path / "output"
     command = [str(trained.repo / ".venv" / "bin" / "python"), "-m", f"{trained.package}.score"]
     process = subprocess.Popen(
-        [*command, "--input", str(tmp_path / "input"), "--output", str(output), "--chunk-rows", "500"],
+        [
+            *command,
+            "--input",
+            str(tmp_path / "input"),
+            "--output",
+            str(output),
+            "--chunk-rows",
+            "500",
+        ],
         cwd=trained.repo,
         env={**os.environ, **trained.env},
         stdout=subprocess.PIPE,
@@ -306,3 +334,117 @@ def test_spark_engine_gives_the_same_result(trained, scored, tmp_path) -> None:
     assert read(trained, output) == read(trained, local)
     record = json.loads((output / "run.json").read_text())
     assert record["engine"] == "spark" and record["rows"]["input"] == 2800
+
+
+PUSHGATEWAY = shutil.which("prometheus-pushgateway")
+PROMETHEUS = shutil.which("prometheus")
+
+
+@contextmanager
+def daemon(command: list[str], url: str, log: Path) -> Iterator[str]:
+    """A loopback daemon, stopped with SIGTERM; yields once `url` answers."""
+    with log.open("w") as out:
+        process = subprocess.Popen(command, stdout=out, stderr=subprocess.STDOUT)
+    try:
+        deadline = time.monotonic() + 60
+        while True:
+            assert process.poll() is None, log.read_text()
+            try:
+                httpx.get(url, timeout=1)
+                break
+            except httpx.TransportError:
+                assert time.monotonic() < deadline, log.read_text()
+                time.sleep(0.2)
+        yield url
+    finally:
+        process.send_signal(signal.SIGTERM)
+        try:
+            process.wait(timeout=30)
+        except subprocess.TimeoutExpired:
+            process.kill()
+            process.wait()
+
+
+def alert_state(prometheus: str, name: str) -> str | None:
+    found = httpx.get(f"{prometheus}/api/v1/alerts", timeout=5).json()["data"]["alerts"]
+    states = [a["state"] for a in found if a["labels"]["alertname"] == name]
+    return states[0] if states else None
+
+
+def test_a_failing_run_fires_the_failure_alert_through_a_real_pushgateway(
+    trained, scored, tmp_path
+) -> None:
+    assert PUSHGATEWAY and PROMETHEUS, "`make test` installs prometheus and prometheus-pushgateway"
+    input_dir = scored[0]
+    gateway_port, prometheus_port = free_port(), free_port()
+    gateway = f"http://127.0.0.1:{gateway_port}"
+    config = {
+        "global": {"scrape_interval": "1s", "evaluation_interval": "1s"},
+        "rule_files": [str(trained.repo / "monitoring" / "rules" / "batch.yml")],
+        "scrape_configs": [
+            {
+                "job_name": "pushgateway",
+                "honor_labels": True,  # keep the job label the run pushed with
+                "static_configs": [{"targets": [f"127.0.0.1:{gateway_port}"]}],
+            }
+        ],
+    }
+    (tmp_path / "prometheus.yml").write_text(yaml.safe_dump(config))
+    prometheus_command = [
+        PROMETHEUS,
+        f"--config.file={tmp_path / 'prometheus.yml'}",
+        f"--storage.tsdb.path={tmp_path / 'tsdb'}",
+        f"--web.listen-address=127.0.0.1:{prometheus_port}",
+    ]
+    gateway_command = [PUSHGATEWAY, f"--web.listen-address=127.0.0.1:{gateway_port}"]
+    strict = tmp_path / "strict.toml"
+    strict.write_text("[scoring]\nmax_reject_ratio = 0.01\n")
+    with (
+        daemon(gateway_command, f"{gateway}/-/ready", tmp_path / "gateway.log"),
+        daemon(
+            prometheus_command,
+            f"http://127.0.0.1:{prometheus_port}/-/ready",
+            tmp_path / "prometheus.log",
+        ),
+    ):
+        prometheus = f"http://127.0.0.1:{prometheus_port}"
+        ok = score(
+            trained,
+            "--input",
+            str(input_dir),
+            "--output",
+            str(tmp_path / "out"),
+            "--pushgateway",
+            gateway,
+        )
+        assert ok.returncode == 0, ok.stderr
+        pushed = httpx.get(f"{gateway}/metrics", timeout=5).text
+        # Every metric the batch rules use is one the job pushes.
+        rules = (trained.repo / "monitoring" / "rules" / "batch.yml").read_text()
+        for name in sorted(set(re.findall(r"(batch_score_[a-z_]+)\{", rules))):
+            assert f"\n{name}{{" in pushed, f"{name} is used by a batch rule but not pushed"
+        time.sleep(3)  # scraped and evaluated at least twice: a success fires nothing
+        assert alert_state(prometheus, "BatchScoreFailed") is None
+
+        failed = score(
+            trained,
+            "--input",
+            str(input_dir),
+            "--output",
+            str(tmp_path / "out"),
+            "--pushgateway",
+            gateway,
+            "--config",
+            str(strict),
+        )
+        assert failed.returncode == 1, failed.stderr
+        state, deadline = None, time.monotonic() + 60
+        while state != "firing" and time.monotonic() < deadline:
+            time.sleep(1)
+            state = alert_state(prometheus, "BatchScoreFailed")
+        assert state == "firing", (tmp_path / "prometheus.log").read_text()[-3000:]
+        # The failed run kept the last success time the good run pushed.
+        assert (
+            "batch_score_last_success_timestamp_seconds{"
+            in httpx.get(f"{gateway}/metrics", timeout=5).text
+        )

@@ -552,10 +552,20 @@ def push_metrics(gateway: str) -> Callable[[dict[str, Any]], None]:
     return push
 
 
+def write_examples(path: Path, config: Config) -> None:
+    """The contract's examples as a small Parquet input (`make score-smoke`), keyed by position."""
+    rows = [
+        {**dict.fromkeys(config.key_columns or ["example"], index), **example}
+        for index, example in enumerate(CONTRACT.examples)
+    ]
+    path.parent.mkdir(parents=True, exist_ok=True)
+    pq.write_table(pa.Table.from_pylist(rows), path)
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="make score", description=__doc__.splitlines()[0])
-    parser.add_argument("--input", type=Path, required=True, help="a Parquet/CSV file or folder")
-    parser.add_argument("--output", type=Path, required=True, help="the result folder")
+    parser.add_argument("--input", type=Path, help="a Parquet/CSV file or folder")
+    parser.add_argument("--output", type=Path, help="the result folder")
     parser.add_argument("--engine", choices=sorted(ENGINES), default="local")
     parser.add_argument("--model-tag", default=MODEL_TAG, help="default: MODEL_TAG")
     parser.add_argument("--config", type=Path, default=CONFIG_FILE)
@@ -565,6 +575,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         default=os.environ.get("PUSHGATEWAY_URL", ""),
         help="push the run's metrics here (default: PUSHGATEWAY_URL; empty: no push)",
     )
+    parser.add_argument("--write-examples", type=Path, help=argparse.SUPPRESS)
     args = parser.parse_args(argv)
     signal.signal(signal.SIGTERM, on_sigterm)
     try:
@@ -573,6 +584,11 @@ def main(argv: Sequence[str] | None = None) -> int:
             if args.chunk_rows < 1:
                 raise ScoringError(f"--chunk-rows {args.chunk_rows} must be at least 1")
             config = Config(config.key_columns, config.max_reject_ratio, args.chunk_rows)
+        if args.write_examples:
+            write_examples(args.write_examples, config)
+            return 0
+        if args.input is None or args.output is None:
+            parser.error("--input and --output are required")
         metrics = push_metrics(args.pushgateway) if args.pushgateway else None
         record = run(args.input, args.output, args.engine, config, args.model_tag, metrics)
     except ScoringError as error:
@@ -587,4 +603,7 @@ def main(argv: Sequence[str] | None = None) -> int:
 
 
 if __name__ == "__main__":
-    sys.exit(main())
+    # Run the imported module, not this `__main__` copy: Spark's workers find functions by module.
+    from importlib import import_module
+
+    sys.exit(import_module(__spec__.name).main())
