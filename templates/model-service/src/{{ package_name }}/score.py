@@ -185,9 +185,9 @@ def feature_rows(batch: pa.RecordBatch) -> list[dict[str, Any]]:
         for f in CONTRACT.features
         if f.name in names
     }
-    return [dict(zip(columns, values, strict=True)) for values in zip(*columns.values())] or [
-        {} for _ in range(batch.num_rows)
-    ]
+    return [
+        dict(zip(columns, values, strict=True)) for values in zip(*columns.values(), strict=True)
+    ] or [{} for _ in range(batch.num_rows)]
 
 
 def validate(rows: list[dict[str, Any]]) -> tuple[list[int], list[dict[str, Any]], dict[int, str]]:
@@ -249,9 +249,7 @@ def loaded_model(tag: str) -> model_store.LoadedModel:
     return model_store.load(tag)
 
 
-def score_batch(
-    batch: pa.RecordBatch, keys: Sequence[str], tag: str
-) -> tuple[pa.Table, pa.Table]:
+def score_batch(batch: pa.RecordBatch, keys: Sequence[str], tag: str) -> tuple[pa.Table, pa.Table]:
     """One chunk: (scores, rejects). The rule of every row is the service's."""
     rows = feature_rows(batch)
     good, values, reasons = validate(rows)
@@ -321,7 +319,7 @@ def score_spark(
     with the same model version, loaded once per worker process from the model store."""
     try:
         from pyspark.sql import SparkSession
-        from pyspark.sql import functions as F  # noqa: N812 (Spark's own convention)
+        from pyspark.sql import functions as F
         from pyspark.sql.pandas.types import from_arrow_schema
     except ImportError:
         raise ScoringError(
@@ -355,9 +353,9 @@ def score_spark(
     def score_partition(stream: Iterator[pa.RecordBatch]) -> Iterator[pa.RecordBatch]:
         for batch in stream:
             scored, rejected = score_batch(batch, keys, tag)
-            both = pa.concat_tables(
-                [scored, rejected], promote_options="default"
-            ).select(combined.names)
+            both = pa.concat_tables([scored, rejected], promote_options="default").select(
+                combined.names
+            )
             yield from both.cast(combined).to_batches()
 
     result = frame.mapInArrow(score_partition, from_arrow_schema(combined)).persist()
