@@ -120,10 +120,10 @@ def leftovers(parent: Path) -> list[str]:
 @pytest.fixture(scope="module")
 def trained(tmp_path_factory) -> TrainedRepo:
     trained = trained_repo(tmp_path_factory.mktemp("score"))
-    # 4 files with ~3.7% rows that break the contract: above the default 1%, allowed for this run.
+    # About 14% of the generated rows break the contract: above the default 1%, allowed here.
     config = trained.repo / "config" / "scoring.toml"
     config.write_text(
-        config.read_text().replace("max_reject_ratio = 0.01", "max_reject_ratio = 0.1")
+        config.read_text().replace("max_reject_ratio = 0.01", "max_reject_ratio = 0.2")
     )
     return trained
 
@@ -286,7 +286,7 @@ def test_the_count_check_refuses_an_output_that_lost_a_row(trained, scored, tmp_
 
 
 def test_sigterm_mid_run_leaves_no_partial_output(trained, tmp_path) -> None:
-    generate(trained, tmp_path / "input", files=30, rows=4000)
+    generate(trained, tmp_path / "input", files=10, rows=3000)
     output = tmp_path / "output"
     command = [str(trained.repo / ".venv" / "bin" / "python"), "-m", f"{trained.package}.score"]
     process = subprocess.Popen(
@@ -297,7 +297,7 @@ def test_sigterm_mid_run_leaves_no_partial_output(trained, tmp_path) -> None:
             "--output",
             str(output),
             "--chunk-rows",
-            "500",
+            "200",
         ],
         cwd=trained.repo,
         env={**os.environ, **trained.env},
