@@ -67,7 +67,7 @@ print(json.dumps(sorted(set(bad))))
 READ = """
 import json, sys
 import pyarrow.parquet as pq
-out = {{}}
+out = {}
 for name in ("scores", "rejects"):
     rows = pq.read_table(sys.argv[1] + "/" + name).to_pylist()
     out[name] = sorted(rows, key=lambda row: row["row_id"])
@@ -218,7 +218,7 @@ def test_a_rerun_gives_the_same_output_and_a_failed_run_publishes_nothing(
         trained, "--input", str(input_dir), "--output", str(output), "--config", str(strict)
     )
     assert done.returncode == 1
-    assert "break the model contract, more than max_reject_ratio 1.00%" in done.stderr
+    assert "break the model contract, more than max_reject_ratio 1.00 %" in done.stderr
     assert read(trained, output) == read(trained, first)
     failed = json.loads((tmp_path / "output.failed" / "run.json").read_text())
     assert failed["status"] == "failed" and failed["rows"]["rejected"] > 0

@@ -482,8 +482,8 @@ def run(
         record["reject_ratio"] = ratio
         if ratio > config.max_reject_ratio:
             raise ScoringError(
-                f"{written.rejected} of {written.input} rows ({ratio:.2%}) break the model"
-                f" contract, more than max_reject_ratio {config.max_reject_ratio:.2%}"
+                f"{written.rejected} of {written.input} rows ({ratio * 100:.2f} %) break the model"
+                f" contract, more than max_reject_ratio {config.max_reject_ratio * 100:.2f} %"
                 f" (config/scoring.toml); the rejects and their reasons are in {output}.failed/"
             )
         record["status"] = "succeeded"
