@@ -48,7 +48,8 @@ from .payloads import Features
 from .settings import MODEL_TAG, SERVICE_NAME
 from .spec import Categorical, Classification, encode
 
-CONFIG_FILE = Path("config/scoring.toml")
+# The team's settings; the image sets SCORING_CONFIG to its copy.
+CONFIG_FILE = Path(os.environ.get("SCORING_CONFIG", "config/scoring.toml"))
 SUFFIXES = {".parquet": "parquet", ".pq": "parquet", ".csv": "csv"}
 REASON = "reason"
 ROW = "row"
