@@ -1,11 +1,14 @@
 #!/usr/bin/env bash
 # Installs the Debian packages that the test tiers need when they are missing: promtool and Prometheus
-# (monitoring), podman, buildah, runc and debootstrap (real image builds and runs), wrk (load).
+# (monitoring), the Pushgateway (batch job metrics), Java (the Spark scoring test), podman, buildah,
+# runc and debootstrap (real image builds and runs), wrk (load).
 # Needs root and apt-get; elsewhere it names what is missing and fails, so no test silently skips.
 set -euo pipefail
 
 declare -A command_of=(
   [prometheus]=promtool
+  [prometheus-pushgateway]=prometheus-pushgateway
+  [openjdk-17-jre-headless]=java
   [podman]=podman
   [buildah]=buildah
   [runc]=runc

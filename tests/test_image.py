@@ -2,6 +2,7 @@
 using the UID, read-only root filesystem and port the rendered chart gives the Deployment."""
 
 import json
+import subprocess
 import uuid
 from pathlib import Path
 
@@ -102,3 +103,60 @@ def test_image_has_no_compiler_caches_or_build_secrets(built) -> None:
     assert labels["io.goldenpath.template-version"]
     assert f"MODEL_TAG={tag}" in env
     assert inspect["Config"]["User"] == "10001:10001"
+
+
+def test_image_scores_as_the_chart_cronjob_runs_it(built, tmp_path) -> None:
+    """The one image also scores in batch: the CronJob's command, user and read-only root
+    filesystem, input and output on a mounted volume; the run record names the baked-in model."""
+    repo, image, tag = built
+    values = {"batch": {"input": "/data/input.parquet", "output": "/data/output"}}
+    values["batch"]["cronJob"] = {"enabled": True}
+    (cron,) = by_kind(render(chart_dir(repo), values), "CronJob")
+    pod = cron["spec"]["jobTemplate"]["spec"]["template"]["spec"]
+    (container,) = pod["containers"]
+    assert container["securityContext"]["readOnlyRootFilesystem"] is True
+    uid = pod["securityContext"]["runAsUser"]
+    data = tmp_path / "data"
+    data.mkdir()
+    data.chmod(0o777)  # the container's user writes its output here
+    package = next((repo / "src").iterdir()).name
+    # `make score-smoke`'s input: the contract's examples as a small Parquet file.
+    subprocess.run(
+        [
+            str(repo / ".venv/bin/python"),
+            "-m",
+            f"{package}.score",
+            "--write-examples",
+            str(data / "input.parquet"),
+        ],
+        cwd=repo,
+        check=True,
+        capture_output=True,
+    )
+    done = containers.sh(
+        "podman",
+        *containers.PODMAN_RUN_FLAGS,
+        "run",
+        "--rm",
+        "--network",
+        "none",
+        "--read-only",
+        "--tmpfs",
+        "/tmp",
+        "--user",
+        str(uid),
+        "--volume",
+        f"{data}:/data",
+        "--entrypoint",
+        container["command"][0],
+        image,
+        *container["command"][1:],
+        *container["args"],
+        check=False,
+    )
+    assert done.returncode == 0, done.stdout + done.stderr
+    assert container["command"][2] == f"{package}.score"
+    record = json.loads((data / "output" / "run.json").read_text())
+    assert record["status"] == "succeeded" and record["model_tag"] == tag
+    assert record["rows"]["rejected"] == 0 and record["rows"]["scored"] >= 1
+    assert record["git_commit"] not in ("", "unknown") and record["template_version"]

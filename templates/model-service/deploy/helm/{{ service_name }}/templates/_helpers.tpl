@@ -53,3 +53,14 @@ app.kubernetes.io/managed-by: {{ .Release.Service }}
 {{- fail (printf "preStopSleepSeconds (%d) must be shorter than terminationGracePeriodSeconds (%d), or no time is left to drain" (int .Values.preStopSleepSeconds) (int .Values.terminationGracePeriodSeconds)) -}}
 {{- end -}}
 {{- end -}}
+
+{{/* Labels of the batch scoring pods: not the service's selector, so the Service never routes to them. */}}
+{{- define "service.batchLabels" -}}
+helm.sh/chart: {{ printf "%s-%s" .Chart.Name .Chart.Version | replace "+" "_" | trunc 63 | trimSuffix "-" }}
+app.kubernetes.io/name: {{ include "service.name" . }}-score
+app.kubernetes.io/instance: {{ .Release.Name }}
+app.kubernetes.io/version: {{ .Chart.AppVersion | quote }}
+app.kubernetes.io/component: batch-scoring
+app.kubernetes.io/part-of: ml-services
+app.kubernetes.io/managed-by: {{ .Release.Service }}
+{{- end -}}
