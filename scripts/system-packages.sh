@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Installs the Debian packages that the test tiers need when they are missing: promtool and Prometheus
-# (monitoring), podman, buildah, runc and debootstrap (real image builds and runs), wrk (load).
+# (monitoring), podman, buildah, runc and debootstrap (real image builds and runs), wrk (load),
+# nodejs and npm (the schema validators of tests/schemas/).
 # Needs root and apt-get; elsewhere it names what is missing and fails, so no test silently skips.
 set -euo pipefail
 
@@ -11,6 +12,8 @@ declare -A command_of=(
   [runc]=runc
   [debootstrap]=debootstrap
   [wrk]=wrk
+  [nodejs]=node
+  [npm]=npm
 )
 export PATH="$PATH:/usr/sbin:/sbin"
 
