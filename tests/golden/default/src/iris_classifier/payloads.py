@@ -36,7 +36,8 @@ def _field(feature: Feature) -> tuple[Any, Any]:
 
 Features: type[BaseModel] = create_model(
     "Features",
-    # OpenAPI 3.0's `example` (BentoML's schema objects take no JSON Schema `examples` list).
+    # OpenAPI 3.0's `example` (BentoML serves OpenAPI 3.0.2, whose schema objects take no
+    # JSON Schema `examples` list).
     __config__=ConfigDict(extra="forbid", json_schema_extra={"example": CONTRACT.examples[0]}),
     __doc__="One row of named input features.",
     **{feature.name: _field(feature) for feature in CONTRACT.features},
@@ -48,7 +49,8 @@ Batch = Annotated[
         min_length=1,
         max_length=MAX_BATCH_SIZE,
         description=f"Between 1 and {MAX_BATCH_SIZE} rows, each an object of named features.",
-        examples=[[*CONTRACT.examples]],
+        # OpenAPI 3.0's `example`: JSON Schema's `examples` list is not allowed there.
+        json_schema_extra={"example": [*CONTRACT.examples]},
     ),
 ]
 
