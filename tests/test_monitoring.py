@@ -236,9 +236,8 @@ MATCHER = re.compile(r'(\w+)\s*(=~|!~|!=|=)\s*"((?:[^"\\]|\\.)*)"')
 WHERE = {"job", "namespace", "endpoint"}
 # The classification example has no categorical or nullable feature, so these are not exported.
 ABSENT_BY_CONTRACT = {"model_input_category_total", "model_input_missing_total"}
-CONTROL = (
-    "control"  # the namespace of the same target scraped without the chart's metricRelabelings
-)
+# The namespace of the same target scraped without the chart's metricRelabelings.
+CONTROL = "control"
 
 
 def where_selectors(repo: Path, namespace: str) -> list[str]:
