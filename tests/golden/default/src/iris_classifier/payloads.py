@@ -18,6 +18,14 @@ from .settings import MAX_BATCH_SIZE
 from .spec import Classification, Feature, Numeric
 
 
+def _nullable(schema: dict[str, Any]) -> None:
+    """OpenAPI 3.0 (what BentoML serves) has no `type: "null"`: the type with `nullable: true`."""
+    options = [option for option in schema.pop("anyOf", []) if option.get("type") != "null"]
+    if len(options) == 1:
+        schema.update(options[0])
+    schema["nullable"] = True
+
+
 def _field(feature: Feature) -> tuple[Any, Any]:
     if isinstance(feature, Numeric):
         rule = f"a finite number from {feature.minimum} to {feature.maximum}"
@@ -30,7 +38,9 @@ def _field(feature: Feature) -> tuple[Any, Any]:
         kind = Literal[feature.values]
     description = " ".join(filter(None, [feature.description, f"({rule})."]))
     if feature.nullable:
-        return kind | None, Field(default=None, description=description + " May be null.")
+        return kind | None, Field(
+            default=None, description=description + " May be null.", json_schema_extra=_nullable
+        )
     return kind, Field(description=description)
 
 
