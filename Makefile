@@ -5,6 +5,7 @@
 PYTHON ?= python3
 VENV ?= .venv
 BIN := $(abspath $(VENV))/bin
+SCHEMAS := tests/schemas
 PYTEST_ARGS ?= -n auto --dist loadfile
 
 # The generated repos' `make` calls uv; it comes from this virtual environment.
@@ -12,7 +13,7 @@ export PATH := $(BIN):$(PATH)
 export BENTOML_DO_NOT_TRACK := true
 
 .DEFAULT_GOAL := help
-.PHONY: help install system-packages demo test test-fast lint docs golden questions lock bench-image bench-fleet bench-serving bench-reliability
+.PHONY: help install system-packages schemas demo test test-fast lint docs golden questions lock bench-image bench-fleet bench-serving bench-reliability
 
 help: ## List the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  %-16s %s\n", $$1, $$2}'
@@ -27,13 +28,18 @@ install: $(VENV)/.installed ## Create .venv with the package and its test depend
 system-packages: ## Install the Debian packages the test tiers need, when missing
 	bash scripts/system-packages.sh
 
+$(SCHEMAS)/node_modules/.package-lock.json: $(SCHEMAS)/package-lock.json
+	npm ci --prefix $(SCHEMAS) --no-audit --no-fund --loglevel=error
+
+schemas: $(SCHEMAS)/node_modules/.package-lock.json ## Install the npm validators of tests/schemas/ (kept until the lock changes)
+
 demo: install ## Scaffold the default service into build/, train, serve, send a prediction
 	$(BIN)/python -m goldenpath demo
 
-test: install system-packages ## Run every test (installs what they need first)
+test: install system-packages schemas ## Run every test (installs what they need first)
 	$(BIN)/python -m pytest $(PYTEST_ARGS)
 
-test-fast: install ## Run the tests that take seconds, not minutes
+test-fast: install schemas ## Run the tests that take seconds, not minutes
 	$(BIN)/python -m pytest -m "not generated_make and not server and not renovate" $(PYTEST_ARGS)
 
 lint: install ## Lint the template repo's own Python

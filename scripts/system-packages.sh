@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Installs the Debian packages that the test tiers need when they are missing: promtool and Prometheus
 # (monitoring), the Pushgateway (batch job metrics), Java (the Spark scoring test), podman, buildah,
-# runc and debootstrap (real image builds and runs), wrk (load).
+# runc and debootstrap (real image builds and runs), wrk (load), nodejs and npm (the schema
+# validators of tests/schemas/, Renovate in tools/renovate/).
 # Needs root and apt-get; elsewhere it names what is missing and fails, so no test silently skips.
 set -euo pipefail
 
@@ -14,6 +15,8 @@ declare -A command_of=(
   [runc]=runc
   [debootstrap]=debootstrap
   [wrk]=wrk
+  [nodejs]=node
+  [npm]=npm
 )
 export PATH="$PATH:/usr/sbin:/sbin"
 

@@ -1,9 +1,11 @@
-"""The generated repo's lint finds a planted secret and says when its audit could not run.
+"""The generated repo's lint finds a planted secret and says when its audit could not run; its
+pre-commit hooks pass on a fresh render without changing a file.
 
 (Every answer set passing its own `make setup test lint` is tests/test_frameworks.py.)"""
 
 import os
 import subprocess
+from pathlib import Path
 
 import pytest
 
@@ -12,10 +14,47 @@ from .support.project import commit_all, copy_project
 pytestmark = [pytest.mark.generated_make, pytest.mark.server]
 
 
-def test_lint_finds_a_planted_secret_and_says_when_the_audit_could_not_run(tmp_path) -> None:
-    repo = copy_project(tmp_path / "iris-classifier")
+@pytest.fixture(scope="module")
+def set_up(tmp_path_factory) -> Path:
+    """A fresh render of the default answers, committed, after `make setup`."""
+    repo = copy_project(tmp_path_factory.mktemp("generated") / "iris-classifier")
     commit_all(repo, "Scaffold")
     subprocess.run(["make", "setup"], cwd=repo, check=True, capture_output=True, timeout=900)
+    return repo
+
+
+HOOKS = (
+    "ruff check",
+    "ruff format",
+    "hadolint (Dockerfile)",
+    "uv.lock matches",
+    "scan for secrets",
+)
+
+
+def test_pre_commit_hooks_pass_on_a_fresh_render_and_change_nothing(set_up, tmp_path) -> None:
+    env = {**os.environ, "PRE_COMMIT_HOME": str(tmp_path / "pre-commit")}
+    hooks = ["uv", "run", "--locked", "--offline", "pre-commit", "run", "--all-files"]
+    done = subprocess.run(hooks, cwd=set_up, capture_output=True, text=True, env=env)
+    assert done.returncode == 0, done.stdout + done.stderr
+    passed = [line for line in done.stdout.splitlines() if line.endswith("Passed")]
+    for hook in HOOKS:
+        assert any(line.startswith(hook) for line in passed), f"{hook} did not run:\n{done.stdout}"
+    status = subprocess.run(["git", "status", "--porcelain"], cwd=set_up, capture_output=True)
+    assert status.stdout == b"", status.stdout.decode()
+    # The control: a planted secret fails the hooks, naming the file.
+    leak = set_up / "config" / "hook_leak.py"
+    leak.write_text('password = "correct-horse-battery-staple-42"\n')
+    try:
+        done = subprocess.run(hooks, cwd=set_up, capture_output=True, text=True, env=env)
+    finally:
+        leak.unlink()
+    assert done.returncode == 1, done.stdout + done.stderr
+    assert "config/hook_leak.py:1: possible secret" in done.stdout
+
+
+def test_lint_finds_a_planted_secret_and_says_when_the_audit_could_not_run(set_up) -> None:
+    repo = set_up
     run = ["uv", "run", "--locked", "--offline", "python"]
     (repo / "config" / "leak.py").write_text('password = "correct-horse-battery-staple-42"\n')
     scan = subprocess.run(

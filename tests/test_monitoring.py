@@ -16,9 +16,12 @@ from pathlib import Path
 import httpx
 import pytest
 import yaml
+from jsonschema.exceptions import UnknownType
+from openapi_spec_validator import OpenAPIV30SpecValidator
 
 from .support.chart import by_kind, chart_dir, render
 from .support.load import ROW
+from .support.operator import scrape_job
 from .support.service import example_requests, free_port, serving, trained_repo
 
 PROMTOOL = shutil.which("promtool")
@@ -189,6 +192,44 @@ def test_every_metric_used_is_exported_by_the_real_service(request, task, tmp_pa
     assert "model_input_missing_total" in exported or task == "classification"
 
 
+# Errors in BentoML's own part of the served document, not ours (BentoML 1.4.x): its
+# TaskStatusResponse uses `type: "null"`, which OpenAPI 3.0 does not have.
+BENTOML_OPENAPI_ERRORS = {("components", "schemas", "TaskStatusResponse")}
+
+
+def openapi_errors(document: dict) -> dict[tuple, str]:
+    """openapi-spec-validator's OpenAPI 3.0 errors, by where they are in the document. A schema
+    type OpenAPI 3.0 does not have (`"null"`) stops the validator: that is an error too."""
+    try:
+        return {
+            tuple(e.absolute_path): e.message[:300]
+            for e in OpenAPIV30SpecValidator(document).iter_errors()
+        }
+    except UnknownType as error:
+        return {("<validator stopped>",): str(error)[:300]}
+
+
+@pytest.mark.server
+@pytest.mark.generated_make
+@pytest.mark.parametrize("task", ["classification", "regression"])
+def test_served_openapi_document_is_valid_openapi(request, task, tmp_path) -> None:
+    trained = request.getfixturevalue(
+        "trained" if task == "classification" else "trained_regression"
+    )
+    with serving(trained, tmp_path / "serve.log") as url:
+        document = httpx.get(f"{url}/docs.json", timeout=30).json()
+    assert document["openapi"].startswith("3.0"), document["openapi"]
+    errors = openapi_errors(document)
+    ours = {
+        where: message for where, message in errors.items() if where not in BENTOML_OPENAPI_ERRORS
+    }
+    assert ours == {}, f"the service adds OpenAPI errors: {ours}"
+    # The control: a JSON Schema `examples` list (what pydantic's Field(examples=...) writes).
+    instances = document["components"]["schemas"]["predict_batch__Input"]["properties"]["instances"]
+    instances["examples"] = [instances["example"]]
+    assert ("components", "schemas", "predict_batch__Input") in openapi_errors(document)
+
+
 SHORT_WINDOWS = {"5m": "5s", "10m": "8s", "30m": "8s", "1h": "10s", "2h": "12s", "6h": "15s"}
 SHORT_WINDOWS |= {"1d": "20s", "3d": "30s"}
 
@@ -200,28 +241,98 @@ def shorten_windows(text: str) -> str:
     return re.sub(r"^(\s+)for: \S+$", r"\1for: 2s", text, flags=re.MULTILINE)
 
 
+SELECTOR = re.compile(r"([a-zA-Z_:][a-zA-Z0-9_:]*)\{([^}]*)\}")
+MATCHER = re.compile(r'(\w+)\s*(=~|!~|!=|=)\s*"((?:[^"\\]|\\.)*)"')
+# The labels that say where a series comes from: the ones the operator's relabelling touches.
+WHERE = {"job", "namespace", "endpoint"}
+# The classification example has no categorical or nullable feature, so these are not exported.
+ABSENT_BY_CONTRACT = {"model_input_category_total", "model_input_missing_total"}
+# The namespace of the same target scraped without the chart's metricRelabelings.
+CONTROL = "control"
+
+
+def where_selectors(repo: Path, namespace: str) -> list[str]:
+    """Every selector of every rule and dashboard query, cut to its metric name and the matchers
+    on job, namespace and endpoint (the dashboard's variables filled in for one namespace)."""
+    service = yaml.safe_load(repo.joinpath(".copier-answers.yml").read_text())["service_name"]
+    expressions = [e.replace("$service", service) for e in dashboard_expressions(repo)]
+    expressions = [e.replace("$namespace", namespace) for e in expressions]
+    for path in rule_files(repo):
+        for group in yaml.safe_load(path.read_text())["groups"]:
+            expressions += [rule["expr"] for rule in group["rules"]]
+    selectors = set()
+    for expression in expressions:
+        for name, body in SELECTOR.findall(expression):
+            kept = [f'{k}{op}"{v}"' for k, op, v in MATCHER.findall(body) if k in WHERE]
+            kept = [m for m in kept if not m.startswith("namespace")] + [f'namespace="{namespace}"']
+            selectors.add(f"{name}{{{','.join(sorted(kept))}}}")
+    return sorted(selectors)
+
+
+def prediction_matchers(repo: Path) -> str:
+    """The matchers the SLO rules count prediction requests with."""
+    slo = yaml.safe_load((repo / "monitoring" / "rules" / "slo.yml").read_text())
+    (rate,) = [
+        r
+        for g in slo["groups"]
+        for r in g["rules"]
+        if r.get("record") == "service:bentoml_requests:rate5m"
+    ]
+    (body,) = [b for name, b in SELECTOR.findall(rate["expr"]) if name.startswith("bentoml")]
+    return body
+
+
+def operator_scrape_jobs(repo: Path, address: str) -> list[dict]:
+    """The scrape job Prometheus Operator generates from the rendered ServiceMonitor (namespace
+    "ml"), and, as the negative control, the same without its metricRelabelings."""
+    jobs = []
+    for namespace in ("ml", CONTROL):
+        objects = render(chart_dir(repo), {}, namespace=namespace)
+        (monitor,) = by_kind(objects, "ServiceMonitor")
+        (service,) = by_kind(objects, "Service")
+        (deployment,) = by_kind(objects, "Deployment")
+        if namespace == CONTROL:
+            del monitor["spec"]["endpoints"][0]["metricRelabelings"]
+        monitor["spec"]["endpoints"][0]["interval"] = "1s"
+        pod_labels = deployment["spec"]["template"]["metadata"]["labels"]
+        jobs.append(scrape_job(monitor, service, pod_labels, address))
+    return jobs
+
+
+def query(port: int, promql: str) -> list[dict]:
+    answer = httpx.get(f"http://127.0.0.1:{port}/api/v1/query", params={"query": promql}, timeout=5)
+    assert answer.status_code == 200, f"{promql}: {answer.text}"
+    return answer.json()["data"]["result"]
+
+
+def test_operator_stand_in_refuses_what_it_does_not_model(rendered) -> None:
+    _, repo = rendered
+    objects = render(chart_dir(repo), {})
+    (monitor,) = by_kind(objects, "ServiceMonitor")
+    (service,) = by_kind(objects, "Service")
+    monitor["spec"]["endpoints"][0]["tlsConfig"] = {"insecureSkipVerify": True}
+    with pytest.raises(ValueError, match=r"endpoint fields \['tlsConfig'\] are not modelled"):
+        scrape_job(monitor, service, {}, "127.0.0.1:1")
+
+
 @pytest.mark.server
 @pytest.mark.generated_make
-def test_real_prometheus_fires_the_availability_alert(trained, tmp_path) -> None:
+def test_real_prometheus_with_the_operators_scrape_config(trained, tmp_path) -> None:
+    """The service scraped as Prometheus Operator scrapes it from the chart's ServiceMonitor: every
+    rule and panel selector finds its series, probes are not predictions, and the availability
+    alert fires under injected errors. The control scrape (no metricRelabelings) shows the clash."""
     assert PROMETHEUS, "prometheus is missing: `make test` installs the prometheus package"
     rules_dir = tmp_path / "rules"
     rules_dir.mkdir()
     for path in rule_files(trained.repo):
         (rules_dir / path.name).write_text(shorten_windows(path.read_text()))
-    service_name = trained.repo.joinpath(".copier-answers.yml").read_text()
-    service_name = yaml.safe_load(service_name)["service_name"]
     fault = {"FAULT_ERROR_RATE": "0.5"}
     with serving(trained, tmp_path / "serve.log", env=fault) as url:
         prom_port = free_port()
         config = {
             "global": {"scrape_interval": "1s", "evaluation_interval": "1s"},
             "rule_files": [str(p) for p in sorted(rules_dir.glob("*.yml"))],
-            "scrape_configs": [
-                {
-                    "job_name": service_name,
-                    "static_configs": [{"targets": [url.removeprefix("http://")]}],
-                }
-            ],
+            "scrape_configs": operator_scrape_jobs(trained.repo, url.removeprefix("http://")),
         }
         (tmp_path / "prometheus.yml").write_text(yaml.safe_dump(config))
         log = (tmp_path / "prometheus.log").open("w")
@@ -237,6 +348,7 @@ def test_real_prometheus_fires_the_availability_alert(trained, tmp_path) -> None
         )
         stop = threading.Event()
         statuses: list[int] = []
+        examples = example_requests(trained)
 
         def drive() -> None:  # bounded: stops on the event, after 2 minutes or 20,000 requests
             deadline = time.monotonic() + 120
@@ -244,8 +356,15 @@ def test_real_prometheus_fires_the_availability_alert(trained, tmp_path) -> None
                 while not stop.is_set() and time.monotonic() < deadline and len(statuses) < 20000:
                     response = client.post(f"{url}/predict", json=ROW)
                     statuses.append(response.status_code)
+                    if len(statuses) % 20 == 0:  # the batch route, a bad input, and the probes
+                        client.post(f"{url}/predict_batch", json={"instances": examples})
+                        client.post(f"{url}/predict", json={"no_such_feature": 1.0})
+                        for probe in ("/livez", "/readyz", "/livez", "/readyz"):
+                            client.get(f"{url}{probe}")
                     time.sleep(0.01)
 
+        for _ in range(6):  # enough rows for the drift gauges, even with half the calls failing
+            httpx.post(f"{url}/predict_batch", json={"instances": examples * 50}, timeout=10)
         driver = threading.Thread(target=drive, daemon=True)
         driver.start()
         state, deadline = None, time.monotonic() + 120
@@ -257,6 +376,7 @@ def test_real_prometheus_fires_the_availability_alert(trained, tmp_path) -> None
                         a
                         for a in answer.json()["data"]["alerts"]
                         if a["labels"]["alertname"] == "AvailabilitySLOFastBurn"
+                        and a["labels"].get("namespace") == "ml"
                     ]
                     state = firing[0]["state"] if firing else None
                     if state == "firing":
@@ -264,6 +384,23 @@ def test_real_prometheus_fires_the_availability_alert(trained, tmp_path) -> None
                 except (httpx.TransportError, ValueError):
                     pass
                 time.sleep(1)
+            found = {
+                ns: {s: bool(query(prom_port, s)) for s in where_selectors(trained.repo, ns)}
+                for ns in ("ml", CONTROL)
+            }
+            predictions = prediction_matchers(trained.repo)
+            routes = {
+                ns: {
+                    series["metric"].get("endpoint")
+                    for series in query(
+                        prom_port,
+                        f"count by (endpoint) (bentoml_service_request_total{{{predictions},"
+                        f'namespace="{ns}"}})',
+                    )
+                }
+                for ns in ("ml", CONTROL)
+            }
+            targets = query(prom_port, 'up{namespace="ml"}')
         finally:
             stop.set()
             driver.join(timeout=10)
@@ -276,6 +413,21 @@ def test_real_prometheus_fires_the_availability_alert(trained, tmp_path) -> None
     )
     assert firing[0]["labels"]["severity"] == "critical"
     assert firing[0]["annotations"]["runbook_url"].endswith("#availability-slo-burn")
+    (target,) = targets
+    service_name = yaml.safe_load(trained.repo.joinpath(".copier-answers.yml").read_text())
+    assert target["metric"]["job"] == service_name["service_name"]
+    assert {"pod", "service", "container", "endpoint"} <= set(target["metric"])
+    absent = {s for s, ok in found["ml"].items() if not ok}
+    external = {s for s in absent if s.split("{")[0] in {*EXTERNAL_METRICS, *ABSENT_BY_CONTRACT}}
+    assert absent == external, f"selectors that find nothing under the operator's scrape: {absent}"
+    assert routes["ml"] == {"/predict", "/predict_batch"}, routes["ml"]
+    # The control: without the chart's metricRelabelings the route selectors find nothing and
+    # the probes count as predictions, which is what the relabelling is for.
+    control_absent = {s for s, ok in found[CONTROL].items() if not ok} - {
+        s.replace('namespace="ml"', f'namespace="{CONTROL}"') for s in external
+    }
+    assert any("/predict_batch" in s for s in control_absent), control_absent
+    assert routes[CONTROL] == {"http"}, routes[CONTROL]
 
 
 def settings_value(settings: Path, name: str, **env: str) -> subprocess.CompletedProcess:

@@ -18,6 +18,14 @@ from .settings import MAX_BATCH_SIZE
 from .spec import Classification, Feature, Numeric
 
 
+def _nullable(schema: dict[str, Any]) -> None:
+    """OpenAPI 3.0 (what BentoML serves) has no `type: "null"`: the type with `nullable: true`."""
+    options = [option for option in schema.pop("anyOf", []) if option.get("type") != "null"]
+    if len(options) == 1:
+        schema.update(options[0])
+    schema["nullable"] = True
+
+
 def _field(feature: Feature) -> tuple[Any, Any]:
     if isinstance(feature, Numeric):
         rule = f"a finite number from {feature.minimum} to {feature.maximum}"
@@ -30,13 +38,16 @@ def _field(feature: Feature) -> tuple[Any, Any]:
         kind = Literal[feature.values]
     description = " ".join(filter(None, [feature.description, f"({rule})."]))
     if feature.nullable:
-        return kind | None, Field(default=None, description=description + " May be null.")
+        return kind | None, Field(
+            default=None, description=description + " May be null.", json_schema_extra=_nullable
+        )
     return kind, Field(description=description)
 
 
 Features: type[BaseModel] = create_model(
     "Features",
-    # OpenAPI 3.0's `example` (BentoML's schema objects take no JSON Schema `examples` list).
+    # OpenAPI 3.0's `example` (BentoML serves OpenAPI 3.0.2, whose schema objects take no
+    # JSON Schema `examples` list).
     __config__=ConfigDict(extra="forbid", json_schema_extra={"example": CONTRACT.examples[0]}),
     __doc__="One row of named input features.",
     **{feature.name: _field(feature) for feature in CONTRACT.features},
@@ -48,7 +59,8 @@ Batch = Annotated[
         min_length=1,
         max_length=MAX_BATCH_SIZE,
         description=f"Between 1 and {MAX_BATCH_SIZE} rows, each an object of named features.",
-        examples=[[*CONTRACT.examples]],
+        # OpenAPI 3.0's `example`: JSON Schema's `examples` list is not allowed there.
+        json_schema_extra={"example": [*CONTRACT.examples]},
     ),
 ]
 
