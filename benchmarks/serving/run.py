@@ -82,17 +82,24 @@ GOALS = {
     "time_to_first_prediction_s": 30.0,
     "generated_make_test_s": 60.0,
 }
-# The heavier model: the team's contract edited as a team would, estimator and import.
-HEAVY_ESTIMATOR = (
-    "    estimator = make_pipeline(\n"
-    '        StandardScaler(), LogisticRegression(C=params["C"], max_iter=params["max_iter"])\n'
-    "    )\n",
-    "    estimator = HistGradientBoostingClassifier(max_iter=200, random_state=0)\n",
-)
-HEAVY_IMPORT = (
-    "from sklearn.pipeline import make_pipeline\n",
-    "from sklearn.ensemble import HistGradientBoostingClassifier\n"
-    "from sklearn.pipeline import make_pipeline\n",
+# The heavier model: the team's files edited as a team would (file, old text, new text). Boosted
+# trees fit iris a little worse than the default model: the quality gate is loosened with it.
+HEAVY_EDITS = (
+    (
+        "src/iris_classifier/contract.py",
+        "    estimator = make_pipeline(\n"
+        '        StandardScaler(), LogisticRegression(C=params["C"], max_iter=params["max_iter"])\n'
+        "    )\n",
+        "    estimator = HistGradientBoostingClassifier(max_iter=100, random_state=0)\n",
+    ),
+    (
+        "src/iris_classifier/contract.py",
+        "from sklearn.pipeline import make_pipeline\n",
+        "from sklearn.ensemble import HistGradientBoostingClassifier\n"
+        "from sklearn.pipeline import make_pipeline\n",
+    ),
+    ("config/training.toml", "min_f1_macro = 0.90\n", "min_f1_macro = 0.85\n"),
+    ("config/training.toml", "min_accuracy = 0.90\n", "min_accuracy = 0.85\n"),
 )
 
 
@@ -118,7 +125,7 @@ def server(command: list[str], cwd: Path, env: dict, port: int, log: Path):
             start_new_session=True,
         )
     try:
-        deadline = time.monotonic() + 120
+        deadline = time.monotonic() + 300
         while time.monotonic() < deadline:
             try:
                 if (
@@ -132,7 +139,7 @@ def server(command: list[str], cwd: Path, env: dict, port: int, log: Path):
                 raise SystemExit(f"{command[0]} exited:\n{log.read_text()[-3000:]}")
             time.sleep(0.1)
         else:
-            raise SystemExit(f"no prediction within 120 s:\n{log.read_text()[-3000:]}")
+            raise SystemExit(f"no prediction within 300 s:\n{log.read_text()[-3000:]}")
         yield process.pid
     finally:
         os.killpg(process.pid, signal.SIGTERM)
@@ -412,13 +419,14 @@ def main(argv: list[str] | None = None) -> int:
     rows = summarise(runs)
 
     # The heavier model: edit the contract as a team would, train, serve the new latest model.
-    contract = repo / "src/iris_classifier/contract.py"
-    text = contract.read_text()
-    for old, new in (HEAVY_ESTIMATOR, HEAVY_IMPORT):
+    for name, old, new in HEAVY_EDITS:
+        text = (repo / name).read_text()
         if old not in text:
-            raise SystemExit(f"the default contract changed: {old!r} not found in {contract}")
-        text = text.replace(old, new)
-    contract.write_text(text)
+            raise SystemExit(f"the default {name} changed: {old!r} not found")
+        (repo / name).write_text(text.replace(old, new))
+    # One OpenMP thread per process for the trees, on both sides: on a shared 2-core machine
+    # scikit-learn's default (a thread per core, spinning) made one call take hundreds of ms.
+    env = {**env, "OMP_NUM_THREADS": "1"}
     sh("make", "train", cwd=repo, env=env)
     heavy_tag = export_model(repo, env, WORK / "heavy.bentomodel")
     heavy_call_ms = model_call_ms(repo, env, heavy_tag)
@@ -431,8 +439,8 @@ def main(argv: list[str] | None = None) -> int:
             servers, heavy_paths, HEAVY_CONCURRENCY, args.rounds, args.duration
         )
     heavy_rows = summarise(heavy_runs)
-    contract.write_text(contract.read_text().replace(HEAVY_ESTIMATOR[1], HEAVY_ESTIMATOR[0]))
-    contract.write_text(contract.read_text().replace(HEAVY_IMPORT[1], HEAVY_IMPORT[0]))
+    for name, old, new in HEAVY_EDITS:
+        (repo / name).write_text((repo / name).read_text().replace(new, old))
 
     make_test_s = None
     if not args.skip_make_test:
