@@ -5,7 +5,12 @@ golden-path template). How fast the service is gets measured by the template's b
 
 import gc
 
-from iris_classifier.service import GC_THRESHOLDS, HEAP, WARM_CALLS, HeapSettler
+from iris_classifier.service import (
+    GC_THRESHOLDS,
+    HEAP,
+    WARM_CALLS,
+    HeapSettler,
+)
 
 from .contract_cases import VALID
 
