@@ -66,7 +66,7 @@ bench-fleet: install ## Fleet update: serial copier loop against goldenpath flee
 
 bench-serving: install system-packages ## Serving: generated service against FastAPI + uvicorn (wrk)
 	$(BIN)/python -m pip install --quiet -e '.[test,bench]'
-	$(BIN)/python -m benchmarks.serving.run --duration $(or $(DURATION),10)
+	$(BIN)/python -m benchmarks.serving.run --duration $(or $(DURATION),5) --rounds $(or $(ROUNDS),3)
 
 bench-reliability: install system-packages ## Reliability: fuzzing, soak, SIGTERM under load, overload
 	$(BIN)/python -m benchmarks.reliability.run --soak $(or $(SOAK),60)

@@ -115,3 +115,15 @@ def tree_rss_mib(root: int) -> float:
     table = _proc_table()
     pages = sum(table[pid][2] for pid in _tree(table, root) if pid in table)
     return pages * os.sysconf("SC_PAGE_SIZE") / 2**20
+
+
+def cpu_busy_s() -> float:
+    """CPU seconds the whole machine has spent busy since boot (every core; /proc/stat)."""
+    fields = [int(x) for x in Path("/proc/stat").read_text().splitlines()[0].split()[1:]]
+    idle = fields[3] + (fields[4] if len(fields) > 4 else 0)  # idle + iowait
+    return (sum(fields[:8]) - idle) / os.sysconf("SC_CLK_TCK")
+
+
+def load_average() -> float:
+    """The one-minute load average: runnable processes, of every user, on this machine."""
+    return os.getloadavg()[0]

@@ -81,6 +81,42 @@ def test_a_rejected_request_is_one_info_line_and_production_logs_are_json(
     assert not [e for e in entries if e["level"] == "ERROR"]
 
 
+def bentoml_workers(arbiter: int) -> list[int]:
+    """The pids of BentoML's worker processes under the `bentoml serve` arbiter."""
+    workers = []
+    for proc in Path("/proc").glob("[0-9]*"):
+        try:
+            parent = int((proc / "stat").read_text().rsplit(")", 1)[1].split()[1])
+            command = (proc / "cmdline").read_bytes()
+        except (OSError, IndexError, ValueError):
+            continue
+        if parent == arbiter and b"_bentoml_impl.worker.service" in command:
+            workers.append(int(proc.name))
+    return workers
+
+
+@pytest.mark.skipif(not Path("/proc/self/maps").exists(), reason="reads Linux's /proc")
+def test_shipped_serving_defaults_one_worker_uvloop_httptools_untraced(trained, tmp_path) -> None:
+    env = {"SERVICE_WORKERS": ""}  # the shipped default, whatever the environment says
+    with started(trained, tmp_path / "serve.log", env) as running:
+        response = httpx.post(f"{running.url}/predict", json=ROW, timeout=5)
+        workers = bentoml_workers(running.process.pid)
+        libraries = [Path(f"/proc/{pid}/maps").read_text() for pid in workers]
+    assert response.status_code == 200, response.text
+    assert "x-bentoml-request-id" not in response.headers, response.headers
+    assert len(workers) == 1, workers
+    # uvicorn (BentoML's worker) picks these up when installed: the loop and the HTTP parser.
+    assert "uvloop" in libraries[0] and "httptools" in libraries[0]
+
+
+def test_tracing_can_be_turned_back_on(trained, tmp_path) -> None:
+    with started(trained, tmp_path / "serve.log", {"TRACING": "true"}) as running:
+        response = httpx.post(f"{running.url}/predict", json=ROW, timeout=5)
+    assert response.status_code == 200, response.text
+    # BentoML's id of the request's trace span: the prediction route is traced again.
+    assert "x-bentoml-request-id" in response.headers, response.headers
+
+
 def test_schema_fuzzing_finds_no_server_error(trained, tmp_path) -> None:
     with started(trained, tmp_path / "serve.log") as running:
         result = fuzz(SCHEMATHESIS, running.url, tmp_path)
