@@ -6,8 +6,8 @@ import subprocess
 import sys
 from pathlib import Path
 
-from .support.golden import GOLDEN
-from .support.project import files_of
+from tools.golden import GOLDEN, files_of
+
 from .support.releases import copy_working_tree
 
 ROOT = Path(__file__).resolve().parents[1]

@@ -29,7 +29,7 @@ import time
 from pathlib import Path
 
 from benchmarks.machine import machine, now, tool_version, tree_rss_mib, venv_versions
-from benchmarks.serving.run import wrk_fields
+from benchmarks.serving.run import wrk_run
 from tests.support.load import ROW, drive, fuzz, grace_s, sigterm_under_load
 from tests.support.service import started, trained_repo
 
@@ -52,7 +52,7 @@ def concurrency_limit(repo: Path) -> int:
 def overload(url: str, concurrency: int, seconds: int, limit: int) -> dict:
     """wrk far beyond the limit (closed loop: every refused client asks again at once), then the
     time to the first 200 and 200 requests from 4 clients."""
-    fields = wrk_fields(url, concurrency, seconds, timeout_s=10)
+    fields = wrk_run(url, "/predict", ROW, concurrency, seconds, timeout_s=10)
     batch = {"instances": [ROW] * 32}
     batched = drive(
         url, concurrency, total=3000, deadline_s=60, path="/predict_batch", payload=batch
@@ -92,7 +92,7 @@ def soak(url: str, root: int, seconds: int) -> dict:
 
     sampler = threading.Thread(target=sample)
     sampler.start()
-    fields = wrk_fields(url, 64, seconds, timeout_s=10)
+    fields = wrk_run(url, "/predict", ROW, 64, seconds, timeout_s=10)
     done.set()
     sampler.join()
     warm = next(rss for t, rss in samples if t >= WARM_UP_S)
@@ -133,7 +133,7 @@ def main(argv: list[str] | None = None) -> int:
     with started(trained, log, {"LOG_LEVEL": "DEBUG"}) as running:
         shutdown = sigterm_under_load(running.process, running.url, log, 16, grace)
     with started(trained, WORK / "overload.log", {"SERVICE_WORKERS": "1"}) as running:
-        capacity = wrk_fields(running.url, 8, 10, timeout_s=10)
+        capacity = wrk_run(running.url, "/predict", ROW, 8, 10, timeout_s=10)
         overloaded = overload(running.url, 400, 10, concurrency_limit(trained.repo))
 
     versions = venv_versions(

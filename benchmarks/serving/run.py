@@ -150,7 +150,9 @@ def server(command: list[str], cwd: Path, env: dict, port: int, log: Path):
             process.wait()
 
 
-def wrk_run(url: str, path: str, body: dict, concurrency: int, duration: int) -> dict:
+def wrk_run(
+    url: str, path: str, body: dict, concurrency: int, duration: int, timeout_s: int = 5
+) -> dict:
     """wrk POSTing body (wrk.lua) to url+path; its GP_RESULT fields and its own CPU seconds."""
     command = [
         "wrk",
@@ -158,7 +160,7 @@ def wrk_run(url: str, path: str, body: dict, concurrency: int, duration: int) ->
         f"-c{concurrency}",
         f"-d{duration}s",
         "--timeout",
-        "5s",
+        f"{timeout_s}s",
         "-s",
         str(HERE / "wrk.lua"),
         f"{url}{path}",
