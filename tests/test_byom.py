@@ -11,6 +11,7 @@ from pathlib import Path
 
 import pytest
 import yaml
+from packaging.version import Version
 
 from goldenpath.render import render
 
@@ -21,7 +22,8 @@ from .support.service import make
 pytestmark = [pytest.mark.generated_make, pytest.mark.server]
 
 ROOT = Path(__file__).resolve().parents[1]
-NEXT = "v0.3.1"
+# A release after the newest: the template edits of NEXT_RELEASE, tagged in the test.
+NEXT = f"v{Version(NEW).major}.{Version(NEW).minor}.{Version(NEW).micro + 1}"
 MODEL = Path("templates/model-service")
 PACKAGE = MODEL / "src/{{ package_name }}"
 

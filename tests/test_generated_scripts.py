@@ -41,7 +41,14 @@ def test_git_init_comes_first_in_the_quickstart_and_after_copy_message(fresh) ->
 
 
 def test_make_help_expands_variables_and_aligns_every_target(fresh) -> None:
-    done = subprocess.run(["make", "help"], cwd=fresh, capture_output=True, text=True, check=True)
+    # --no-print-directory: under an outer `make test`, make announces the directory it enters.
+    done = subprocess.run(
+        ["make", "--no-print-directory", "help"],
+        cwd=fresh,
+        capture_output=True,
+        text=True,
+        check=True,
+    )
     lines = done.stdout.splitlines()
     assert "$(" not in done.stdout
     assert any(re.match(r"\s+serve\s+.*http://127\.0\.0\.1:3000", line) for line in lines)

@@ -6,6 +6,7 @@ import sys
 from pathlib import Path
 
 import pytest
+from packaging.version import Version
 
 from goldenpath.release import ReleaseError, changelog_section, parse_record, read_record
 
@@ -13,6 +14,10 @@ from .support.project import commit_all, git
 from .support.releases import ROOT
 
 RECORD = read_record(ROOT)
+NEWEST = Version(RECORD[-1].version)
+# Versions after the newest recorded release, for records that must be refused.
+PATCH = f"{NEWEST.major}.{NEWEST.minor}.{NEWEST.micro + 1}"
+NEXT, AFTER, LATER = (f"{NEWEST.major}.{NEWEST.minor + n}.0" for n in (1, 2, 3))
 
 
 def release_tag(clone: Path, *args: str) -> subprocess.CompletedProcess:
@@ -35,7 +40,7 @@ def tags(repo: Path) -> list[str]:
     return git(repo, "tag", "--list").split()
 
 
-def record_entry(version: str, commit: str, date: str = "2026-12-01") -> str:
+def record_entry(version: str, commit: str, date: str = RECORD[-1].date.isoformat()) -> str:
     return (
         f'\n[[release]]\nversion = "{version}"\ndate = {date}\ncommit = "{commit}"\n'
         'must_do = "nothing"\n'
@@ -86,23 +91,21 @@ def test_dry_run_tags_nothing(clone) -> None:
 
 def test_a_commit_that_is_not_there_is_refused(clone) -> None:
     record = clone / "releases.toml"
-    record.write_text(record.read_text() + record_entry("0.9.0", "0" * 40))
+    record.write_text(record.read_text() + record_entry(LATER, "0" * 40))
     done = release_tag(clone, "--check", "")
     assert done.returncode == 1
     assert "the record and the tree disagree" in done.stderr
-    assert "v0.9.0: commit 0000000000000000000000000000000000000000 is not in this clone" in (
-        done.stderr
-    )
+    assert f"v{LATER}: commit {'0' * 40} is not in this clone" in done.stderr
     assert tags(clone) == [], "nothing is tagged when one release disagrees"
 
 
 @pytest.mark.parametrize(
     ("version", "reason"),
     [
-        ("0.3.1", "has no '## v0.3.1' section"),
-        ("0.4.0", "is newer: its first section is v0.5.0"),
-        ("0.5.0", "has a v0.6.0 migration"),
-        ("0.5.0", "has an '## Unreleased' section"),
+        (PATCH, f"has no '## v{PATCH}' section"),
+        (NEXT, f"is newer: its first section is v{AFTER}"),
+        (AFTER, f"has a v{LATER} migration"),
+        (AFTER, "has an '## Unreleased' section"),
     ],
 )
 def test_a_tree_that_is_not_the_release_is_refused(clone, version, reason) -> None:
@@ -112,16 +115,16 @@ def test_a_tree_that_is_not_the_release_is_refused(clone, version, reason) -> No
     newest = f"## {RECORD[-1].tag}"
     changelog.write_text(
         changelog.read_text().replace(
-            newest, f"## v0.5.0\n\nLater.\n\n## v0.4.0\n\nSoon.\n\n{newest}", 1
+            newest, f"## v{AFTER}\n\nLater.\n\n## v{NEXT}\n\nSoon.\n\n{newest}", 1
         )
     )
     changelog.write_text(
-        changelog.read_text().replace("## v0.5.0", "## Unreleased\n\nNext.\n\n## v0.5.0", 1)
+        changelog.read_text().replace(f"## v{AFTER}", f"## Unreleased\n\nNext.\n\n## v{AFTER}", 1)
     )
     copier_yml = clone / "copier.yml"
     copier_yml.write_text(
         copier_yml.read_text().replace(
-            "_migrations:\n", "_migrations:\n  - version: v0.6.0\n    command: [echo]\n", 1
+            "_migrations:\n", f"_migrations:\n  - version: v{LATER}\n    command: [echo]\n", 1
         )
     )
     commit_all(clone, "Changes of later releases")

@@ -24,7 +24,10 @@ NEWEST = NEW
 APPLY = Path(__file__).parent / "support" / "renovate_apply.cjs"
 # Edits a team makes to files the template owns, and to its own alert rules.
 TEAM_EDITS = {
-    "deploy/helm/iris-classifier/values-production.yaml": ("memory: 1536Mi", "memory: 2Gi"),
+    "deploy/helm/iris-classifier/values-production.yaml": (
+        "whenUnsatisfiable: DoNotSchedule",
+        "whenUnsatisfiable: ScheduleAnyway",
+    ),
     "README.md": (None, "\n## Team notes\n\nRetrain every Monday.\n"),
     "monitoring/rules/team.yml": (None, "# Team alerts are added below this line.\n"),
 }

@@ -61,7 +61,11 @@ def apply_team_edits(repo: Path) -> dict[Path, str]:
     service = yaml.safe_load((repo / ".copier-answers.yml").read_text())["service_name"]
     chart = repo / "deploy" / "helm" / service
     production = chart / "values-production.yaml"
-    production.write_text(production.read_text().replace("memory: 1536Mi", "memory: 2Gi"))
+    production.write_text(
+        production.read_text().replace(
+            "whenUnsatisfiable: DoNotSchedule", "whenUnsatisfiable: ScheduleAnyway"
+        )
+    )
     (repo / "monitoring" / "rules" / "team.yml").write_text(TEAM_ALERT)
     readme = repo / "README.md"
     readme.write_text(readme.read_text() + "\n## Team notes\n\nRetrain every Monday.\n")
@@ -71,7 +75,7 @@ def apply_team_edits(repo: Path) -> dict[Path, str]:
         "legacy/v0.2.0" / train.relative_to(repo): "LogisticRegression(tol=1e-5, C=params",
         Path("pyproject.toml"): '"tabulate>=0.9"',
         Path("uv.lock"): 'name = "tabulate"',
-        production.relative_to(repo): "memory: 2Gi",
+        production.relative_to(repo): "whenUnsatisfiable: ScheduleAnyway",
         Path("monitoring/rules/team.yml"): "TeamBusinessMetricLow",
         Path("README.md"): "## Team notes",
     }

@@ -94,11 +94,8 @@ def table(rows: list[dict]) -> str:
                 "?" if behind is None else str(behind),
                 "yes" if row.get("dirty") else "no",
                 ", ".join(row.get("missing") or []) or "-",
-                one_line(
-                    row.get("error")
-                    or row.get("template", "")
-                    + (" (Renovate cannot follow it)" if row.get("renovate") else "")
-                ),
+                one_line(row.get("error") or row.get("template", ""))
+                + (" (Renovate cannot follow it)" if row.get("renovate") else ""),
             )
         )
     widths = [max(len(line[i]) for line in lines) for i in range(len(header))]
