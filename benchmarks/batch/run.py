@@ -4,16 +4,17 @@
 
 Renders the default service into benchmarks/work/batch/, runs its `make setup train`, installs the
 `spark` extra (pandas and pyspark: the naive script needs pandas), and generates Parquet inputs of
-each size in ROWS from the contract's own examples (generate.py: several files per input, every
-row valid, no feature named by this harness). Then, interleaved over ROUNDS rounds (the order of
-the systems alternates from round to round), each system scores each input once:
+each size in ROWS from the contract's own examples (generate.py: files of 250,000 rows by default,
+one row group each; every row valid; no feature named by this harness). Then, interleaved over
+ROUNDS rounds (the order of the systems alternates from round to round), each system scores each
+input once:
 
 - `chunked`: the generated job as its CronJob and `make score` run it
   (`python -m <package>.score --engine local`): chunks of `chunk_rows` (config/scoring.toml),
   every row validated with the service's rules, a folder published at the end;
 - `naive`: naive.py, read everything with pandas, predict once, write one Parquet file;
 - `spark-local[1]` and `spark-local[2]`: the same job with `--engine spark` and SPARK_MASTER,
-  on the smallest input only (SPARK_ROWS to change, `--no-spark` to skip).
+  on the smallest input only (`--spark-rows` to change, `--no-spark` to skip).
 
 Each run is one process tree, started in its own session. Measured: wall time from start to exit
 (Python start, imports and the model load included: what a scheduler waits for), rows/s over it,
@@ -24,6 +25,11 @@ single process (wait4's ru_maxrss). The goals use the tree figure. Every run als
 machine's other load: the CPU the rest of the machine used meanwhile (busy CPU minus the job's and
 this harness's) and the one-minute load average. Reported: the median and range over rounds.
 
+Last, outside the measured runs, the chunked job once more under cProfile on the smallest input:
+the share of its time in each stage (read, rows to Python, validation, encoding, prediction,
+output columns, write), to show where its time goes. cProfile inflates Python-level work, so the
+shares are indicative.
+
 Goals (issue #17), at the largest size: the chunked job's throughput at least the naive script's,
 its peak memory at most 25 % of the naive script's; its peak memory flat as rows grow.
 Writes benchmarks/results/batch.json and batch.md.
@@ -33,6 +39,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import math
 import os
 import resource
 import shutil
@@ -66,6 +73,30 @@ GOAL_THROUGHPUT_RATIO = 1.0  # chunked rows/s at least the naive script's
 GOAL_MEMORY_RATIO = 0.25  # chunked peak at most 25 % of the naive script's
 FLAT_RATIO = 1.25  # "flat": peak at the largest size at most 1.25x the peak at the smallest
 SYSTEMS = ("chunked", "naive")
+# Stages of the chunked job: (label, file name, function) whose cumulative time cProfile reports.
+STAGES = [
+    ("job (score.run)", "score.py", "run"),
+    ("model load", "score.py", "loaded_model"),
+    ("input fingerprint", "score.py", "fingerprint"),
+    ("read chunks", "score.py", "batches"),
+    ("cells to Python rows", "score.py", "feature_rows"),
+    ("validation (pydantic)", "score.py", "validate"),
+    ("encode", "spec.py", "encode"),
+    ("predict", "model.py", "predict"),
+    ("output columns", "score.py", "prediction_columns"),
+    ("write (ParquetWriter)", "core.py", "write_table"),
+]
+PROFILE = """
+import json, pstats, sys
+stats = pstats.Stats(sys.argv[1]).stats
+wanted = json.loads(sys.argv[2])
+out = {}
+for (path, _, name), (_, _, _, cumulative, _) in stats.items():
+    for label, file, function in wanted:
+        if path.endswith("/" + file) and name == function:
+            out[label] = out.get(label, 0.0) + cumulative
+print(json.dumps(out))
+"""
 SPARK_SYSTEMS = ("spark-local[1]", "spark-local[2]")
 PACKAGES = ["bentoml", "pyarrow", "pandas", "pyspark", "numpy", "scikit-learn", "pydantic"]
 
@@ -112,10 +143,11 @@ def prepare(reuse: bool) -> dict:
     return state
 
 
-def generate(state: dict, rows: int, files: int, reuse: bool) -> dict:
+def generate(state: dict, rows: int, rows_per_file: int, reuse: bool) -> dict:
     folder = WORK / "input" / f"{rows}"
     info = folder.with_suffix(".json")
-    if reuse and info.exists():
+    files = math.ceil(rows / rows_per_file)
+    if reuse and info.exists() and json.loads(info.read_text())["files"] == files:
         return json.loads(info.read_text())
     if folder.exists():
         shutil.rmtree(folder)
@@ -225,6 +257,33 @@ def check(system: str, output: Path, log: Path, expected: int) -> tuple[int, dic
     return rows, job
 
 
+def profile(state: dict, source: dict, timeout: float) -> dict:
+    """The chunked job once under cProfile: seconds (cumulative) in each stage."""
+    repo, python = Path(state["repo"]), str(Path(state["repo"]) / ".venv" / "bin" / "python")
+    output, stats = WORK / "out" / "profile", WORK / "profile.pstats"
+    if output.exists():
+        shutil.rmtree(output)
+    job = ["-m", f"{state['package']}.score", "--input", source["path"], "--output", str(output)]
+    sh(
+        python,
+        "-m",
+        "cProfile",
+        "-o",
+        str(stats),
+        *job,
+        cwd=repo,
+        env=state["env"],
+        timeout=timeout,
+    )
+    shutil.rmtree(output)
+    out = sh(python, "-c", PROFILE, str(stats), json.dumps(STAGES), cwd=repo, env=state["env"])
+    seconds = json.loads(out)
+    return {
+        "rows": source["rows"],
+        "seconds": {label: round(seconds.get(label, 0.0), 2) for label, _, _ in STAGES},
+    }
+
+
 def summarise(runs: list[dict]) -> list[dict]:
     """Median and range over rounds per (system, rows)."""
     rows = []
@@ -280,7 +339,9 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--rows", type=int, nargs="+", default=[1_000_000, 10_000_000])
     parser.add_argument("--rounds", type=int, default=2)
-    parser.add_argument("--files", type=int, default=8, help="Parquet files per input")
+    parser.add_argument(
+        "--rows-per-file", type=int, default=250_000, help="Parquet files of this many rows"
+    )
     parser.add_argument("--spark-rows", type=int, help="Spark's input size (default: smallest)")
     parser.add_argument("--no-spark", action="store_true", help="skip Spark local[1]/local[2]")
     parser.add_argument("--timeout", type=float, default=1200, help="seconds per run")
@@ -291,7 +352,9 @@ def main(argv: list[str] | None = None) -> int:
     sizes = sorted(set(args.rows))
     spark_rows = args.spark_rows or sizes[0]
     state = prepare(args.reuse)
-    inputs = {n: generate(state, n, args.files, args.reuse) for n in sorted({*sizes, spark_rows})}
+    inputs = {
+        n: generate(state, n, args.rows_per_file, args.reuse) for n in sorted({*sizes, spark_rows})
+    }
     logs = WORK / "logs"
     logs.mkdir(exist_ok=True)
     plan = [(system, n) for n in sizes for system in SYSTEMS]
@@ -315,6 +378,9 @@ def main(argv: list[str] | None = None) -> int:
             print(json.dumps(run), file=sys.stderr, flush=True)
             runs.append(run)
 
+    smallest = inputs[sizes[0]]
+    print(f"profile: chunked on {smallest['rows']} rows", file=sys.stderr, flush=True)
+    stages = profile(state, smallest, args.timeout)
     repo = Path(state["repo"])
     config = tomllib.loads((repo / "config" / "scoring.toml").read_text())["scoring"]
     summary = summarise(runs)
@@ -329,7 +395,7 @@ def main(argv: list[str] | None = None) -> int:
         "settings": {
             "rows": sizes,
             "rounds": args.rounds,
-            "files_per_input": args.files,
+            "rows_per_file": args.rows_per_file,
             "chunk_rows": config["chunk_rows"],
             "spark_rows": None if args.no_spark else spark_rows,
             "poll_s": POLL_S,
@@ -340,6 +406,7 @@ def main(argv: list[str] | None = None) -> int:
         "runs": runs,
         "summary": summary,
         "goals": goals(summary, sizes),
+        "profile": stages,
     }
     RESULTS.mkdir(parents=True, exist_ok=True)
     (RESULTS / "batch.json").write_text(json.dumps(result, indent=2) + "\n")
@@ -364,7 +431,10 @@ def report(r: dict) -> str:
         for x in r["summary"]
     ]
     met = {True: "met", False: "NOT met"}
-    inputs = ", ".join(f"{i['rows']:,} rows ({i['bytes'] / 2**20:.0f} MiB)" for i in r["inputs"])
+    inputs = ", ".join(
+        f"{i['rows']:,} rows ({i['files']} files, {i['bytes'] / 2**20:.0f} MiB)"
+        for i in r["inputs"]
+    )
     lines = [
         "# Batch scoring: the generated job against the naive pandas script",
         "",
@@ -373,7 +443,7 @@ def report(r: dict) -> str:
         "during each run (busy CPU minus the job and this harness), `load avg` the one-minute "
         "load before and after the runs.",
         f"Versions: {versions}.",
-        f"Inputs: {inputs} in {s['files_per_input']} Parquet files each, built from the "
+        f"Inputs: {inputs}, Parquet files of {s['rows_per_file']:,} rows built from the "
         "contract's examples; "
         f"`chunk_rows` {s['chunk_rows']}. Systems interleaved, {s['rounds']} rounds, order "
         "alternating; median (range) over rounds. Wall time from process start to exit (imports "
@@ -397,6 +467,17 @@ def report(r: dict) -> str:
             f"{g['chunked_peak_growth']}x, naive {g['naive_peak_growth']}x (flat, at most "
             f"{g['flat_growth_at_most']}x: {met[g['chunked_flat_met']]})."
         )
+    p = r["profile"]
+    total = p["seconds"]["job (score.run)"] or 1.0
+    lines += [
+        "",
+        f"Where the chunked job's time goes (one run under cProfile, {p['rows']:,} rows, "
+        "cumulative seconds; cProfile inflates Python-level work):",
+        "",
+        "| stage | seconds | share of the job |",
+        "|---|---|---|",
+        *(f"| {k} | {v:g} | {v / total:.0%} |" for k, v in p["seconds"].items()),
+    ]
     return "\n".join([*lines, ""])
 
 
