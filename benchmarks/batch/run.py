@@ -21,7 +21,8 @@ Each run is one process tree, started in its own session. Measured: wall time fr
 and peak memory two ways: `peak_tree_mib`, the most the whole process tree had resident at once,
 summed over every live process of the tree from /proc every 0.1 s (a sample: a spike shorter than
 that can be missed), and `max_process_mib`, the kernel's exact high-water mark of the largest
-single process (wait4's ru_maxrss). The goals use the tree figure. Every run also records the
+single process the job waited for (wait4's ru_maxrss; Spark's JVM outlives its parent and is
+not among them). The goals use the tree figure. Every run also records the
 machine's other load: the CPU the rest of the machine used meanwhile (busy CPU minus the job's and
 this harness's) and the one-minute load average. Reported: the median and range over rounds.
 
@@ -449,7 +450,8 @@ def report(r: dict) -> str:
         "alternating; median (range) over rounds. Wall time from process start to exit (imports "
         "and model load included). `peak tree` is the whole process tree's resident memory at "
         f"its highest, sampled from /proc every {s['poll_s']} s; `max process` is the largest "
-        "single process's exact high-water mark (ru_maxrss), median.",
+        "single process's exact high-water mark (ru_maxrss, median; Spark's JVM is not "
+        "counted there).",
         "",
         "| system | rows | rows/s | wall s | peak tree MiB | max process MiB | job CPU cores "
         "| other load, cores | load avg |",
