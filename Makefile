@@ -13,7 +13,7 @@ export PATH := $(BIN):$(PATH)
 export BENTOML_DO_NOT_TRACK := true
 
 .DEFAULT_GOAL := help
-.PHONY: help install system-packages schemas demo test test-fast lint docs golden questions lock bench-image bench-fleet bench-serving bench-reliability
+.PHONY: help install system-packages schemas demo test test-fast lint docs golden questions lock bench-image bench-fleet bench-serving bench-reliability bench-batch
 
 help: ## List the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  %-16s %s\n", $$1, $$2}'
@@ -70,3 +70,6 @@ bench-serving: install system-packages ## Serving: generated service against Fas
 
 bench-reliability: install system-packages ## Reliability: fuzzing, soak, SIGTERM under load, overload
 	$(BIN)/python -m benchmarks.reliability.run --soak $(or $(SOAK),60)
+
+bench-batch: install system-packages ## Batch scoring: chunked `make score` against a naive pandas script; Spark local[1] vs [2]
+	$(BIN)/python -m benchmarks.batch.run --rows $(or $(ROWS),1000000 10000000) --rounds $(or $(ROUNDS),2)

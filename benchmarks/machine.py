@@ -117,6 +117,15 @@ def tree_rss_mib(root: int) -> float:
     return pages * os.sysconf("SC_PAGE_SIZE") / 2**20
 
 
+def tree_usage(root: int) -> tuple[float, float]:
+    """(CPU seconds, resident MiB) of a live process and all its descendants, from one read of
+    /proc: the processes alive now, not ones that already exited."""
+    table = _proc_table()
+    rows = [table[pid] for pid in _tree(table, root) if pid in table]
+    cpu = sum(row[1] for row in rows) / os.sysconf("SC_CLK_TCK")
+    return cpu, sum(row[2] for row in rows) * os.sysconf("SC_PAGE_SIZE") / 2**20
+
+
 def cpu_busy_s() -> float:
     """CPU seconds the whole machine has spent busy since boot (every core; /proc/stat)."""
     fields = [int(x) for x in Path("/proc/stat").read_text().splitlines()[0].split()[1:]]
