@@ -62,7 +62,7 @@ from benchmarks.machine import (
     tree_usage,
     venv_versions,
 )
-from tests.support.project import commit_all, copy_project
+from tests.support.service import trained_repo
 
 ROOT = Path(__file__).resolve().parents[2]
 HERE = Path(__file__).resolve().parent
@@ -130,16 +130,12 @@ def prepare(reuse: bool) -> dict:
     if WORK.exists():
         shutil.rmtree(WORK)
     WORK.mkdir(parents=True)
-    repo = copy_project(WORK / "iris-classifier")
-    commit_all(repo, "Scaffold")
-    env = {"BENTOML_HOME": str(WORK / "bentoml"), "BENTOML_DO_NOT_TRACK": "true"}
-    out = sh("make", "setup", "train", cwd=repo, env=env)
-    tag = next(line.split()[1] for line in out.splitlines() if line.startswith("registered "))
+    trained = trained_repo(WORK)
+    repo, env, tag = trained.repo, trained.env, trained.model_tag
     # pandas (the naive script) and pyspark, as `make score ENGINE=spark` installs them on first
     # use; done here so that no measured run pays for it.
     sh("uv", "sync", "--locked", "--all-extras", cwd=repo, env=env)
-    package = next((repo / "src").iterdir()).name
-    state = {"repo": str(repo), "env": env, "tag": tag, "package": package}
+    state = {"repo": str(repo), "env": env, "tag": tag, "package": trained.package}
     ready.write_text(json.dumps(state, indent=2) + "\n")
     return state
 
