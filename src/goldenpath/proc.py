@@ -63,3 +63,8 @@ def run(
     if check and done.returncode != 0:
         raise CommandError(command, done.returncode, done.stdout + done.stderr)
     return done
+
+
+def git(repo: Path, *args: str, check: bool = True) -> str:
+    """A git command in repo, quietly; its stdout, stripped."""
+    return run(["git", *args], cwd=repo, echo=False, check=check).stdout.strip()

@@ -26,7 +26,7 @@ from pathlib import Path
 import yaml
 from packaging.version import InvalidVersion, Version
 
-from .proc import CommandError, run
+from .proc import CommandError, git, run
 
 RECORD = "releases.toml"
 CHANGELOG = "CHANGELOG.md"
@@ -48,10 +48,6 @@ class Release:
     @property
     def tag(self) -> str:
         return f"v{self.version}"
-
-
-def git(repo: Path, *args: str, check: bool = True) -> str:
-    return run(["git", *args], cwd=repo, echo=False, check=check).stdout.strip()
 
 
 def parse_record(text: str, source: str = RECORD) -> list[Release]:

@@ -11,7 +11,7 @@ import yaml
 from packaging.version import InvalidVersion, Version
 
 from ..args import ANSWERS_FILE
-from ..proc import CommandError, run
+from ..proc import CommandError, git, run
 
 
 @dataclass(frozen=True)
@@ -25,10 +25,6 @@ class RepoState:
 
 class NotAServiceRepo(ValueError):
     """The folder is not a git repository generated from the template."""
-
-
-def git(repo: Path, *args: str, check: bool = True) -> str:
-    return run(["git", *args], cwd=repo, echo=False, check=check).stdout.strip()
 
 
 def read_state(repo: Path) -> RepoState:

@@ -38,9 +38,9 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from ..args import add_repo_selection, selected_repos
-from ..proc import CommandError
+from ..proc import CommandError, git
 from .pushers import GitHubPullRequestPusher, LocalBranchPusher, PublishError, Pusher
-from .repos import NotAServiceRepo, git, read_state, release_versions
+from .repos import NotAServiceRepo, read_state, release_versions
 
 OUTCOMES = ("up_to_date", "updated", "conflicts", "check_failed", "failed")
 FAILING = {"conflicts", "check_failed", "failed"}
