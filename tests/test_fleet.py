@@ -143,7 +143,7 @@ def test_fleet_update_classifies_every_repo(fleet, tmp_path) -> None:
         "2",
         "--json",
         "--check",
-        "test ! -f FAILME",
+        "test ! -f FAILME && touch CHECK_RAN",
         "--report",
         str(report_file),
     )
@@ -169,7 +169,12 @@ def test_fleet_update_classifies_every_repo(fleet, tmp_path) -> None:
     assert outcomes["svc-conflict-a"]["files"] == ["Makefile"]
     assert outcomes["svc-conflict-b"]["files"] == ["src/svc_conflict_b/service.py"]
     assert "uncommitted changes" in outcomes["svc-dirty"]["reason"]
-    assert outcomes["svc-check"]["reason"].startswith("`test ! -f FAILME` exited 1")
+    assert (fleet["svc-dirty"][0] / "README.md").read_text() == "work in progress\n"
+    assert outcomes["svc-check"]["reason"].startswith("`test ! -f FAILME && touch CHECK_RAN`")
+    for name, (repo, _) in fleet.items():
+        # The update and its check ran in a throw-away clone: nothing the check wrote reaches
+        # the checkout or the committed branch.
+        assert not (repo / "CHECK_RAN").exists(), f"{name}: the check ran in the checkout"
     for name in ("updated", "conflicts", "check_failed", "failed", "up_to_date"):
         assert f"{name} (" in done.stderr, f"no {name} group in the summary"
     updated_repo = fleet["svc-00"][0]
@@ -177,6 +182,7 @@ def test_fleet_update_classifies_every_repo(fleet, tmp_path) -> None:
     message = git(updated_repo, "log", "-1", "--format=%B", branch)
     assert f"Template-Update: {OLD} -> {NEW}" in message
     assert "Team notes" in git(updated_repo, "show", f"{branch}:README.md")
+    assert "CHECK_RAN" not in git(updated_repo, "ls-tree", "--name-only", branch)
     assert "preStopSleepSeconds: 10" in git(
         updated_repo, "show", f"{branch}:deploy/helm/svc-00/values.yaml"
     )

@@ -4,19 +4,21 @@
         [--to REF] [--jobs N] [--dry-run] [--branch NAME] [--check CMD]
         [--push local|github] [--json] [--report FILE]
 
-For each repository, on a new branch off its current branch, run `copier update` with the saved
-answers, then classify the result:
+For each repository, in a throw-away clone of its current branch, on a new branch, run `copier
+update` with the saved answers, then classify the result:
 
   up_to_date    already at the target release (or the update changed nothing)
-  updated       clean update, committed on the branch with a provenance trailer, then published
+  updated       clean update, committed on the branch with a provenance trailer, fetched back into
+                the repository (not with --dry-run), then published
   conflicts     copier left conflicts (unmerged files, conflict markers or .rej files): listed,
-                nothing committed, the branch deleted, the repository restored
-  check_failed  --check CMD failed on the updated tree: nothing committed, repository restored
+                nothing fetched back
+  check_failed  --check CMD failed on the updated tree: nothing fetched back
   failed        the update could not run (dirty tree, no answers file, copier error): the reason
 
-The default branch is never changed; a repository is never left dirty. The run ends with a summary
-grouped by outcome and exits 1 when any repository conflicted or failed. `--json` prints the report
-(schema: goldenpath/fleet/report.schema.json, documented in docs/reference/fleet-report.md).
+The repository's working tree and current branch are never touched: it only gains the update
+branch. The run ends with a summary grouped by outcome and exits 1 when any repository conflicted
+or failed. `--json` prints the report (schema: goldenpath/fleet/report.schema.json, documented in
+docs/reference/fleet-report.md).
 """
 
 from __future__ import annotations
@@ -26,19 +28,17 @@ import contextlib
 import datetime as dt
 import json
 import os
-import shutil
-import subprocess
 import sys
 import tempfile
 import time
 from collections import Counter
 from collections.abc import Sequence
 from concurrent.futures import ProcessPoolExecutor, as_completed
-from dataclasses import dataclass, field
+from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
 from ..args import add_repo_selection, selected_repos
-from ..proc import CommandError, git
+from ..proc import CommandError, git, run
 from .pushers import GitHubPullRequestPusher, LocalBranchPusher, PublishError, Pusher
 from .repos import NotAServiceRepo, read_state, release_versions
 
@@ -57,19 +57,25 @@ class Settings:
     pusher: Pusher = field(default_factory=LocalBranchPusher)
 
 
-def result(repo: Path, outcome: str, started: float, **fields) -> dict:
-    base = {
-        "repo": str(repo),
-        "outcome": outcome,
-        "from": None,
-        "to": None,
-        "branch": None,
-        "files": [],
-        "reason": None,
-        "commit": None,
-        "published": None,
-    }
-    return {**base, **fields, "seconds": round(time.monotonic() - started, 3)}
+@dataclass
+class Outcome:
+    """What happened to one repository: one entry of the report."""
+
+    repo: Path
+    outcome: str = "failed"
+    from_: str | None = None
+    to: str | None = None
+    branch: str | None = None
+    files: list[str] = field(default_factory=list)
+    reason: str | None = None
+    commit: str | None = None
+    published: str | None = None
+    seconds: float = 0.0
+
+    def as_dict(self) -> dict:
+        """The report's entry (goldenpath/fleet/report.schema.json)."""
+        entry = {name.rstrip("_"): value for name, value in asdict(self).items()}
+        return {**entry, "repo": str(self.repo)}
 
 
 def conflicted_files(repo: Path) -> list[str]:
@@ -90,14 +96,6 @@ def conflicted_files(repo: Path) -> list[str]:
             if any(f"\n{m}" in f"\n{text}" for m in CONFLICT_MARKERS):
                 found.add(path)
     return sorted(found)
-
-
-def restore(repo: Path, base: str, branch: str) -> None:
-    """Put the repository back exactly as it was: clean, on its base branch, no update branch."""
-    git(repo, "reset", "--quiet", "--hard")
-    git(repo, "clean", "--quiet", "-fd")
-    git(repo, "checkout", "--quiet", base)
-    git(repo, "branch", "--quiet", "-D", branch, check=False)
 
 
 @contextlib.contextmanager
@@ -140,114 +138,93 @@ def commit_message(current: str, target: str, src: str) -> str:
     )
 
 
-def update_repo(repo: Path, settings: Settings) -> dict:
+def update_repo(repo: Path, settings: Settings) -> Outcome:
+    """Update one repository, timed; never raises."""
     started = time.monotonic()
+    outcome = Outcome(repo)
+    with tempfile.TemporaryDirectory(prefix="goldenpath-update-") as scratch:
+        try:
+            _update(repo, settings, outcome, Path(scratch) / repo.name)
+        except CommandError as error:
+            outcome.outcome, outcome.reason = "failed", error.brief
+    outcome.seconds = round(time.monotonic() - started, 3)
+    return outcome
+
+
+def _update(repo: Path, settings: Settings, outcome: Outcome, work: Path) -> None:
+    """As all-repos does: clone, update, check and commit in the clone `work`; on success fetch
+    the branch back into repo (not with --dry-run) and publish it. The repository's working tree
+    and its branches are never touched until the branch is fetched, so every exit leaves it as it
+    was; outcome is filled in as the steps go."""
     try:
         state = read_state(repo)
     except NotAServiceRepo as error:
-        return result(repo, "failed", started, reason=str(error))
+        outcome.reason = str(error)
+        return
     if state.dirty:
-        return result(repo, "failed", started, reason="uncommitted changes: commit or stash first")
+        outcome.reason = "uncommitted changes: commit or stash first"
+        return
     if state.branch == "HEAD":
-        return result(repo, "failed", started, reason="detached HEAD: check out a branch first")
+        outcome.reason = "detached HEAD: check out a branch first"
+        return
     try:
         target = settings.to or (release_versions(state.src_path) or [None])[-1]
     except CommandError as error:
-        return result(repo, "failed", started, reason=f"template source unreachable: {error}")
+        outcome.reason = f"template source unreachable: {error.brief}"
+        return
     if not target:
-        return result(repo, "failed", started, reason="the template has no release tags: use --to")
-    fields = {"from": state.current, "to": target}
+        outcome.reason = "the template has no release tags: use --to"
+        return
+    outcome.from_, outcome.to = state.current, target
     if state.current == target:
-        return result(repo, "up_to_date", started, **fields)
-
-    scratch = None
-    work = repo
-    if settings.dry_run:
-        scratch = Path(tempfile.mkdtemp(prefix="goldenpath-dry-run-"))
-        work = scratch / repo.name
-        git(repo, "clone", "--quiet", "--branch", state.branch, str(repo), str(work))
+        outcome.outcome = "up_to_date"
+        return
     # Flat (no '/'): a team's own `template-update` branch cannot block the ref, as it would
     # block `template-update/<release>`.
     branch = settings.branch or f"template-update-{target}"
-    fields["branch"] = branch
+    outcome.branch = branch
+    if git(repo, "branch", "--list", branch):
+        outcome.reason = f"branch {branch} already exists"
+        return
+    git(repo, "clone", "--quiet", "--branch", state.branch, str(repo), str(work))
+    git(work, "checkout", "--quiet", "-b", branch)
     try:
-        if git(work, "branch", "--list", branch):
-            return result(
-                repo, "failed", started, **fields, reason=f"branch {branch} already exists"
-            )
-        git(work, "checkout", "--quiet", "-b", branch)
-        try:
-            run_copier_update(work, target)
-        except Exception as error:  # copier raises many kinds; all mean "could not update"
-            restore(work, state.branch, branch)
-            reason = " ".join(f"copier update failed: {type(error).__name__}: {error}".split())
-            return result(repo, "failed", started, **fields, reason=reason[:500])
-        conflicts = conflicted_files(work)
-        if conflicts:
-            restore(work, state.branch, branch)
-            return result(
-                repo,
-                "conflicts",
-                started,
-                **fields,
-                files=conflicts,
-                reason="copier could not merge these: docs/how-to/take-a-template-update.md",
-            )
-        changed = sorted(line[3:] for line in git(work, "status", "--porcelain").splitlines())
-        if not changed:
-            restore(work, state.branch, branch)
-            return result(repo, "up_to_date", started, **{**fields, "branch": None})
-        if settings.check:
-            done = subprocess.run(
-                settings.check, shell=True, cwd=work, capture_output=True, text=True
-            )
-            if done.returncode != 0:
-                restore(work, state.branch, branch)
-                tail = (done.stdout + done.stderr).strip().splitlines()[-20:]
-                return result(
-                    repo,
-                    "check_failed",
-                    started,
-                    **fields,
-                    files=changed,
-                    reason=f"`{settings.check}` exited {done.returncode}: " + "\n".join(tail),
-                )
-        git(work, "add", "-A")
-        git(work, "commit", "--quiet", "-m", commit_message(state.current, target, state.src_path))
-        commit = git(work, "rev-parse", "HEAD")
-        published = None
-        if not settings.dry_run:
-            title = f"Update the golden-path template to {target}"
-            try:
-                published = settings.pusher.publish(
-                    work,
-                    branch,
-                    state.branch,
-                    title,
-                    commit_message(state.current, target, state.src_path),
-                )
-            except (PublishError, CommandError) as error:
-                git(work, "checkout", "--quiet", state.branch)
-                return result(
-                    repo,
-                    "failed",
-                    started,
-                    **fields,
-                    files=changed,
-                    commit=commit,
-                    reason=f"updated on {branch}, but publishing failed: {brief(error)}",
-                )
-        git(work, "checkout", "--quiet", state.branch)
-        return result(
-            repo, "updated", started, **fields, files=changed, commit=commit, published=published
+        run_copier_update(work, target)
+    except Exception as error:  # copier raises many kinds; all mean "could not update"
+        reason = " ".join(f"copier update failed: {type(error).__name__}: {error}".split())
+        outcome.reason = reason[:500]
+        return
+    conflicts = conflicted_files(work)
+    if conflicts:
+        outcome.outcome, outcome.files = "conflicts", conflicts
+        outcome.reason = "copier could not merge these: docs/how-to/take-a-template-update.md"
+        return
+    outcome.files = sorted(line[3:] for line in git(work, "status", "--porcelain").splitlines())
+    if not outcome.files:
+        outcome.outcome, outcome.branch = "up_to_date", None
+        return
+    git(work, "add", "-A")  # before the check: what the check writes is not committed
+    if settings.check:
+        done = run(["sh", "-c", settings.check], cwd=work, echo=False, check=False)
+        if done.returncode != 0:
+            tail = (done.stdout + done.stderr).strip().splitlines()[-20:]
+            outcome.outcome = "check_failed"
+            outcome.reason = f"`{settings.check}` exited {done.returncode}: " + "\n".join(tail)
+            return
+    message = commit_message(state.current, target, state.src_path)
+    git(work, "commit", "--quiet", "-m", message)
+    outcome.commit = git(work, "rev-parse", "HEAD")
+    outcome.outcome = "updated"
+    if settings.dry_run:
+        return
+    git(repo, "fetch", "--quiet", str(work), f"refs/heads/{branch}:refs/heads/{branch}")
+    try:
+        outcome.published = settings.pusher.publish(
+            repo, branch, state.branch, message.splitlines()[0], message
         )
-    except CommandError as error:
-        with contextlib.suppress(CommandError):
-            restore(work, state.branch, branch)
-        return result(repo, "failed", started, **fields, reason=error.brief)
-    finally:
-        if scratch:
-            shutil.rmtree(scratch, ignore_errors=True)
+    except (PublishError, CommandError) as error:
+        outcome.outcome = "failed"
+        outcome.reason = f"updated on {branch}, but publishing failed: {brief(error)}"
 
 
 def brief(error: Exception) -> str:
@@ -263,11 +240,11 @@ class Progress:
         self.stream = stream or sys.stderr
         self.bar = self.stream.isatty()
 
-    def __call__(self, entry: dict) -> None:
+    def __call__(self, entry: Outcome) -> None:
         self.done += 1
-        line = f"[{self.done}/{self.total}] {entry['repo']}: {entry['outcome']}"
-        if entry["outcome"] in FAILING and entry["reason"]:
-            line += f" ({entry['reason'].splitlines()[0]})"
+        line = f"[{self.done}/{self.total}] {entry.repo}: {entry.outcome}"
+        if entry.outcome in FAILING and entry.reason:
+            line += f" ({entry.reason.splitlines()[0]})"
         if self.bar:
             width = 30
             filled = width * self.done // self.total
@@ -281,7 +258,7 @@ class Progress:
         self.stream.flush()
 
 
-def run_fleet(repos: list[Path], settings: Settings, jobs: int, progress=None) -> list[dict]:
+def run_fleet(repos: list[Path], settings: Settings, jobs: int, progress=None) -> list[Outcome]:
     """Update every repo, `jobs` at a time (separate processes: copier changes the working dir);
     `progress` is called with each result as its repository finishes."""
     progress = progress or (lambda entry: None)
@@ -298,8 +275,8 @@ def run_fleet(repos: list[Path], settings: Settings, jobs: int, progress=None) -
         return [future.result() for future in futures]
 
 
-def report(results: list[dict], settings: Settings, started_at: str, seconds: float) -> dict:
-    counts = Counter(r["outcome"] for r in results)
+def report(results: list[Outcome], settings: Settings, started_at: str, seconds: float) -> dict:
+    counts = Counter(r.outcome for r in results)
     return {
         "schema_version": SCHEMA_VERSION,
         "started": started_at,
@@ -307,25 +284,24 @@ def report(results: list[dict], settings: Settings, started_at: str, seconds: fl
         "target": settings.to,
         "dry_run": settings.dry_run,
         "counts": {outcome: counts.get(outcome, 0) for outcome in OUTCOMES},
-        "repos": results,
+        "repos": [r.as_dict() for r in results],
     }
 
 
-def summary(results: list[dict]) -> str:
+def summary(results: list[Outcome]) -> str:
     lines = []
     for outcome in OUTCOMES:
-        group = [r for r in results if r["outcome"] == outcome]
+        group = [r for r in results if r.outcome == outcome]
         if not group:
             continue
         lines.append(f"{outcome} ({len(group)}):")
         for r in group:
             detail = {
-                "updated": f"{r['from']} -> {r['to']} on {r['branch']}"
-                f" ({r['published'] or 'dry run'})",
-                "up_to_date": f"at {r['to'] or r['from']}",
-                "conflicts": "conflicts in " + ", ".join(r["files"]),
-            }.get(outcome, r["reason"] or "")
-            lines.append(f"  {r['repo']}: {detail}")
+                "updated": f"{r.from_} -> {r.to} on {r.branch} ({r.published or 'dry run'})",
+                "up_to_date": f"at {r.to or r.from_}",
+                "conflicts": "conflicts in " + ", ".join(r.files),
+            }.get(outcome, r.reason or "")
+            lines.append(f"  {r.repo}: {detail}")
     return "\n".join(lines)
 
 
@@ -361,8 +337,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         parser.error("--jobs must be at least 1")
     if (
         args.branch
-        and subprocess.run(
-            ["git", "check-ref-format", "--branch", args.branch], capture_output=True
+        and run(
+            ["git", "check-ref-format", "--branch", args.branch], echo=False, check=False
         ).returncode
     ):
         parser.error(f"--branch {args.branch!r} is not a valid git branch name")
@@ -383,7 +359,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     print(summary(results), file=sys.stderr if args.json else sys.stdout)
     if args.json:
         print(text)
-    return 1 if any(r["outcome"] in FAILING for r in results) else 0
+    return 1 if any(r.outcome in FAILING for r in results) else 0
 
 
 if __name__ == "__main__":
