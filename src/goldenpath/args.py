@@ -6,7 +6,7 @@ import argparse
 import os
 from pathlib import Path
 
-ANSWERS_FILE = ".copier-answers.yml"
+from .answers import ANSWERS_FILE
 
 
 def add_repo_selection(parser: argparse.ArgumentParser) -> None:

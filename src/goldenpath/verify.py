@@ -14,7 +14,6 @@ import argparse
 import os
 import re
 import shutil
-import subprocess
 import sys
 import tempfile
 from collections.abc import Mapping, Sequence
@@ -24,7 +23,9 @@ import jinja2
 import yaml
 
 from . import TEMPLATE_ROOT
-from .args import ANSWERS_FILE
+from . import answers as answers_file
+from .answers import ANSWERS_FILE
+from .proc import git, run
 from .rules import violations
 from .sources import renovate_problem
 
@@ -58,18 +59,14 @@ CHART_FILES = (
 
 
 def check_answers(repo: Path) -> tuple[dict, list[str]]:
-    path = repo / ANSWERS_FILE
-    if not path.is_file():
+    """The repo's answers and what is wrong with them (a missing file is reported elsewhere)."""
+    if not (repo / ANSWERS_FILE).is_file():
         return {}, []
     try:
-        answers = yaml.safe_load(path.read_text()) or {}
-    except yaml.YAMLError as error:
-        return {}, [f"{ANSWERS_FILE} is not valid YAML: {error}"]
-    problems = [
-        f"{ANSWERS_FILE} has no {key}"
-        for key in ("_src_path", "_commit", "service_name")
-        if key not in answers
-    ]
+        answers = answers_file.read(repo)
+    except answers_file.AnswersError as error:
+        return {}, [str(error)]
+    problems = answers_file.missing(answers, ("_src_path", "_commit", "service_name"))
     problems += [f"{ANSWERS_FILE}: {message}" for message in violations(answers).values()]
     return answers, problems
 
@@ -78,10 +75,10 @@ def template_owned_files(src: Path | str, answers: Mapping, vcs_ref: str | None)
     """The files the template at vcs_ref renders for these answers, minus the team-owned seeds."""
     from .render import render
 
-    data = {k: v for k, v in answers.items() if not str(k).startswith("_")}
+    data = answers_file.questions(answers)
     with tempfile.TemporaryDirectory(prefix="goldenpath-verify-") as scratch:
         out = render(Path(scratch) / "repo", data, src=src, vcs_ref=vcs_ref)
-        config = yaml.safe_load((out / ".copier-answers.yml").read_text()) or {}
+        config = answers_file.read(out)
         skipped = _team_owned(src, vcs_ref, {**data, **config})
         files = {
             str(Path(folder, name).relative_to(out))
@@ -94,9 +91,7 @@ def template_owned_files(src: Path | str, answers: Mapping, vcs_ref: str | None)
 def _team_owned(src: Path | str, vcs_ref: str | None, answers: Mapping) -> set[str]:
     """copier.yml's _skip_if_exists paths, rendered with the answers."""
     if vcs_ref and vcs_ref != "HEAD" and (Path(str(src)) / ".git").exists():
-        text = subprocess.run(
-            ["git", "show", f"{vcs_ref}:copier.yml"], cwd=src, capture_output=True, text=True
-        ).stdout
+        text = git(Path(str(src)), "show", f"{vcs_ref}:copier.yml", check=False)
     else:
         text = (Path(str(src)) / "copier.yml").read_text()
     config = yaml.safe_load(text) or {}
@@ -156,7 +151,7 @@ def check_rules(repo: Path) -> list[str]:
     for command in (["check", "rules", *rules], ["test", "rules", *tests] if tests else []):
         if not command:
             continue
-        done = subprocess.run([promtool, *command], cwd=repo, capture_output=True, text=True)
+        done = run([promtool, *command], cwd=repo, echo=False, check=False)
         if done.returncode != 0:
             problems.append(
                 f"promtool {command[0]} rules failed:\n{done.stdout}{done.stderr}".strip()

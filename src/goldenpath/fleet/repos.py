@@ -7,10 +7,9 @@ import sys
 from dataclasses import dataclass
 from pathlib import Path
 
-import yaml
 from packaging.version import InvalidVersion, Version
 
-from ..args import ANSWERS_FILE
+from .. import answers as answers_file
 from ..proc import CommandError, git, run
 
 
@@ -21,6 +20,7 @@ class RepoState:
     current: str
     branch: str
     dirty: bool
+    answers: dict
 
 
 class NotAServiceRepo(ValueError):
@@ -28,16 +28,12 @@ class NotAServiceRepo(ValueError):
 
 
 def read_state(repo: Path) -> RepoState:
-    answers_path = repo / ANSWERS_FILE
-    if not answers_path.is_file():
-        raise NotAServiceRepo(f"{repo}: no {ANSWERS_FILE}")
     try:
-        answers = yaml.safe_load(answers_path.read_text()) or {}
-    except yaml.YAMLError as error:
-        raise NotAServiceRepo(f"{repo}: {ANSWERS_FILE} is not valid YAML: {error}") from error
-    for key in ("_src_path", "_commit"):
-        if not answers.get(key):
-            raise NotAServiceRepo(f"{repo}: {ANSWERS_FILE} has no {key}")
+        answers = answers_file.read(repo)
+    except answers_file.AnswersError as error:
+        raise NotAServiceRepo(f"{repo}: {error}") from error
+    for problem in answers_file.missing(answers, ("_src_path", "_commit")):
+        raise NotAServiceRepo(f"{repo}: {problem}")
     try:
         branch = git(repo, "rev-parse", "--abbrev-ref", "HEAD")
         dirty = bool(git(repo, "status", "--porcelain"))
@@ -51,6 +47,7 @@ def read_state(repo: Path) -> RepoState:
         current=str(answers["_commit"]),
         branch=branch,
         dirty=dirty,
+        answers=answers,
     )
 
 

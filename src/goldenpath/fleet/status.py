@@ -12,9 +12,7 @@ from collections.abc import Sequence
 from functools import cache
 from pathlib import Path
 
-import yaml
-
-from ..args import ANSWERS_FILE, add_repo_selection, selected_repos
+from ..args import add_repo_selection, selected_repos
 from ..proc import CommandError
 from ..sources import renovate_problem
 from ..verify import missing_template_files
@@ -48,8 +46,7 @@ def repo_status(repo: Path) -> dict:
     # A copy made at a release tag records the tag; at any other commit, copier names the version.
     version = state.current if is_version(state.current) else copier_version(repo)
     try:
-        answers = yaml.safe_load((repo / ANSWERS_FILE).read_text()) or {}
-        missing = missing_template_files(repo, answers, state.src_path, state.current)
+        missing = missing_template_files(repo, state.answers, state.src_path, state.current)
     except Exception as error:  # copier raises many kinds; all mean "could not render"
         missing = None
         problem = problem or one_line(f"cannot render the template at {state.current}: {error}")
