@@ -53,7 +53,7 @@ golden: install ## Regenerate tests/golden/default/ from the default answers
 	$(BIN)/python -m tools.golden
 
 questions: install ## Regenerate the questions tables (README.md, docs/reference/questions.md) from copier.yml
-	$(BIN)/python scripts/questions_table.py
+	$(BIN)/python -m tools.questions
 
 lock: install ## Re-resolve the generated repo's uv.lock (templates/model-service/uv.lock.jinja)
 	$(BIN)/python -m tools.relock

@@ -7,7 +7,7 @@ import sys
 
 import pytest
 
-from goldenpath.demo import free_port, http, make_serve
+from goldenpath.localservice import http, make_serve, serving
 
 pytestmark = [pytest.mark.generated_make, pytest.mark.server]
 
@@ -36,8 +36,8 @@ def test_demo_prints_a_real_prediction(tmp_path) -> None:
     repo = workdir / "iris-classifier"
     assert f"cd {repo} && make serve" in done.stdout.splitlines()[-1]
     assert "BENTOML_HOME" not in os.environ
-    with make_serve(repo, free_port(), {}, tmp_path / "again.log") as url:
-        assert http("GET", f"{url}/readyz")[0] == 200
+    with serving(make_serve, cwd=repo, log=tmp_path / "again.log", group=True) as server:
+        assert http("GET", f"{server.url}/readyz")[0] == 200
 
 
 def test_demo_refuses_a_folder_it_did_not_make(tmp_path) -> None:

@@ -42,8 +42,8 @@ def test_site_builds_in_strict_mode(tmp_path) -> None:
 
 
 def test_questions_tables_are_generated_from_copier_yml(tmp_path) -> None:
-    script = [sys.executable, str(ROOT / "scripts" / "questions_table.py"), "--check"]
-    done = subprocess.run(script, capture_output=True, text=True)
+    script = [sys.executable, "-m", "tools.questions", "--check"]
+    done = subprocess.run(script, capture_output=True, text=True, cwd=ROOT)
     assert done.returncode == 0, done.stderr
     # A copy whose README restates a rule by hand (the old "from 90") is caught, naming the file.
     for name in ("copier.yml", "README.md", "docs/reference/questions.md", GOLDEN_ANSWERS):
@@ -51,7 +51,9 @@ def test_questions_tables_are_generated_from_copier_yml(tmp_path) -> None:
         (tmp_path / name).write_text((ROOT / name).read_text())
     readme = tmp_path / "README.md"
     readme.write_text(readme.read_text().replace("from 95 up to", "from 90 up to", 1))
-    done = subprocess.run([*script, "--root", str(tmp_path)], capture_output=True, text=True)
+    done = subprocess.run(
+        [*script, "--root", str(tmp_path)], capture_output=True, text=True, cwd=ROOT
+    )
     assert done.returncode == 1
     assert "README.md" in done.stderr and "docs/reference" not in done.stderr
 

@@ -5,15 +5,14 @@ for a bad value of each feature type."""
 import json
 import math
 import os
-import subprocess
 
 import httpx
 import pytest
 
-from goldenpath.demo import make_serve
+from goldenpath import proc
+from goldenpath.localservice import make_serve, serving
 
 from .support.project import commit_all, copy_project, git
-from .support.service import free_port
 
 pytestmark = [pytest.mark.generated_make, pytest.mark.server]
 
@@ -30,17 +29,7 @@ print(json.dumps({{
 
 
 def run(repo, *command: str, env: dict, timeout: int = 900) -> str:
-    done = subprocess.run(
-        command,
-        cwd=repo,
-        env={**os.environ, **env},
-        capture_output=True,
-        text=True,
-        timeout=timeout,
-    )
-    output = done.stdout + done.stderr
-    assert done.returncode == 0, f"{' '.join(command)} failed:\n{output[-5000:]}"
-    return done.stdout
+    return proc.run(list(command), cwd=repo, env=env, echo=False, timeout=timeout).stdout
 
 
 def assert_shape(task: str, prediction: dict) -> None:
@@ -66,8 +55,9 @@ def test_answer_set_builds_tests_and_serves(task: str, framework: str, tmp_path)
     package = next((repo / "src").iterdir()).name
     python = str(repo / ".venv" / "bin" / "python")
     contract = json.loads(run(repo, python, "-c", FEATURES.format(package=package), env=env))
-    port = free_port()
-    with make_serve(repo, port, env, tmp_path / "serve.log") as url:
+    log = tmp_path / "serve.log"
+    with serving(make_serve, cwd=repo, log=log, env={**os.environ, **env}, group=True) as server:
+        url, port = server.url, server.url.rsplit(":", 1)[1]
         answer = run(repo, "make", "--silent", "request", f"PORT={port}", env=env)
         assert_shape(task, json.loads(answer.strip().splitlines()[-1]))
         example = contract["examples"][0]

@@ -1,7 +1,7 @@
 """Writes the questions table of README.md and docs/reference/questions.md from copier.yml.
 
-    python scripts/questions_table.py           rewrite the tables (`make questions`)
-    python scripts/questions_table.py --check   exit 1, naming the file, when a table has drifted
+    python -m tools.questions           rewrite the tables (`make questions`)
+    python -m tools.questions --check   exit 1, naming the file, when a table has drifted
 
 A table restating copier.yml is generated from it, so it cannot drift: each question with its help
 (which states the rule), its choices, and the answer `copier copy --defaults` gives (read from the

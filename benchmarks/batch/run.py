@@ -62,7 +62,7 @@ from benchmarks.machine import (
     tree_usage,
     venv_versions,
 )
-from tests.support.service import trained_repo
+from goldenpath.localservice import trained_repo
 
 ROOT = Path(__file__).resolve().parents[2]
 HERE = Path(__file__).resolve().parent

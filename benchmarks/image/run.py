@@ -20,13 +20,13 @@ import json
 import os
 import shutil
 import statistics
-import subprocess
 import sys
 import time
 import uuid
 from pathlib import Path
 
 from benchmarks.machine import machine, now, package_versions, tool_version
+from goldenpath.proc import run
 from tests.support import containers
 from tests.support.project import commit_all, copy_project
 
@@ -46,15 +46,7 @@ python:
 
 
 def sh(*command: str, cwd: Path | None = None, env: dict | None = None) -> str:
-    print("$", " ".join(command), file=sys.stderr, flush=True)
-    done = subprocess.run(
-        list(command), cwd=cwd, env={**os.environ, **(env or {})}, capture_output=True, text=True
-    )
-    if done.returncode != 0:
-        raise SystemExit(
-            f"{' '.join(command)} failed:\n{done.stdout[-3000:]}\n{done.stderr[-3000:]}"
-        )
-    return done.stdout
+    return run(list(command), cwd=cwd, env=env).stdout
 
 
 def image_size(image: str) -> int:

@@ -30,8 +30,8 @@ from pathlib import Path
 
 from benchmarks.machine import machine, now, tool_version, tree_rss_mib, venv_versions
 from benchmarks.serving.run import wrk_run
+from goldenpath.localservice import started, trained_repo
 from tests.support.load import ROW, drive, fuzz, grace_s, sigterm_under_load
-from tests.support.service import started, trained_repo
 
 ROOT = Path(__file__).resolve().parents[2]
 HERE = Path(__file__).resolve().parent

@@ -39,10 +39,12 @@ def run(
     echo: bool = True,
     check: bool = True,
     stdin_text: str | None = None,
+    timeout: float | None = None,
 ) -> subprocess.CompletedProcess[str]:
     """Run a command, stdin_text on its stdin, capturing its output.
 
-    Raises CommandError when it fails and check is set.
+    Raises CommandError when it fails and check is set, and always when it cannot be started or
+    outlives timeout seconds (killed; exit status 124, as timeout(1) reports it).
     """
     if echo:
         where = f" (in {cwd})" if cwd else ""
@@ -57,9 +59,17 @@ def run(
             text=True,
             check=False,
             input=stdin_text,
+            timeout=timeout,
         )
     except OSError as error:  # the program is missing or cannot be run
         raise CommandError(command, 127, str(error)) from error
+    except subprocess.TimeoutExpired as error:
+        output = "".join(
+            part.decode(errors="replace") if isinstance(part, bytes) else part
+            for part in (error.stdout, error.stderr)
+            if part
+        )
+        raise CommandError(command, 124, f"{output}\nstill running after {timeout}s") from error
     if check and done.returncode != 0:
         raise CommandError(command, done.returncode, done.stdout + done.stderr)
     return done

@@ -21,6 +21,8 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
+from goldenpath.proc import run
+
 BASE_IMAGE = "localhost/goldenpath-pybase:bookworm"
 SUITE = "bookworm"
 PODMAN_RUN_FLAGS = ["--runtime", "runc", "--cgroup-manager=cgroupfs"]
@@ -49,15 +51,8 @@ def _env() -> dict[str, str]:
 
 
 def sh(*command: str, check: bool = True, timeout: float = 1800) -> subprocess.CompletedProcess:
-    done = subprocess.run(
-        list(command), env=_env(), capture_output=True, text=True, timeout=timeout
-    )
-    if check and done.returncode != 0:
-        raise RuntimeError(
-            f"{' '.join(command)} exited with {done.returncode}:\n"
-            f"{done.stdout[-4000:]}\n{done.stderr[-4000:]}"
-        )
-    return done
+    """A container tool command with this machine's containers.conf (CommandError on failure)."""
+    return run(list(command), env=_env(), echo=False, check=check, timeout=timeout)
 
 
 def debian_mirror() -> str:

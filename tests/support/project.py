@@ -2,11 +2,11 @@
 
 from __future__ import annotations
 
-import os
 import subprocess
 from pathlib import Path
 from typing import Any
 
+from goldenpath.proc import run
 from goldenpath.render import render
 
 GIT_IDENTITY = {
@@ -23,15 +23,7 @@ def copy_project(dst: Path, **answers: Any) -> Path:
 
 
 def git(repo: Path, *args: str) -> str:
-    done = subprocess.run(
-        ["git", *args],
-        cwd=repo,
-        env={**os.environ, **GIT_IDENTITY},
-        capture_output=True,
-        text=True,
-        check=True,
-    )
-    return done.stdout.strip()
+    return run(["git", *args], cwd=repo, env=GIT_IDENTITY, echo=False).stdout.strip()
 
 
 def commit_all(repo: Path, message: str) -> None:
