@@ -80,9 +80,10 @@ def test_update_branch_cannot_be_blocked_and_git_errors_are_one_line(template, t
     # The how-to once said `git switch -c template-update`: that branch blocked template-update/*.
     mine = scaffold(template, tmp_path / "mine")
     git(mine, "branch", "template-update")
-    # A git that cannot take the index lock prints several lines; the report keeps one.
+    # A git that cannot lock the update branch's ref (fetching it back) prints several lines;
+    # the report keeps one.
     locked = scaffold(template, tmp_path / "locked")
-    (locked / ".git" / "index.lock").write_text("")
+    (locked / ".git" / "refs" / "heads" / f"template-update-{NEW}.lock").write_text("")
 
     done = goldenpath(
         "fleet", "update", str(mine), str(locked), "--to", NEW, "--jobs", "2", "--json"
@@ -94,7 +95,8 @@ def test_update_branch_cannot_be_blocked_and_git_errors_are_one_line(template, t
     )
     assert report["locked"]["outcome"] == "failed"
     reason = report["locked"]["reason"]
-    assert "\n" not in reason and "index.lock" in reason, reason
+    assert "\n" not in reason and f"template-update-{NEW}.lock" in reason, reason
+    assert report["locked"]["commit"] is None, "a branch that was not fetched back has no commit"
     # Each repository is shown as it finishes, before the summary.
     progress = [line for line in done.stderr.splitlines() if line.startswith("[")]
     assert sorted(p.split("]")[0] for p in progress) == ["[1/2", "[2/2"], done.stderr

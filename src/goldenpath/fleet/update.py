@@ -213,11 +213,12 @@ def _update(repo: Path, settings: Settings, outcome: Outcome, work: Path) -> Non
             return
     message = commit_message(state.current, target, state.src_path)
     git(work, "commit", "--quiet", "-m", message)
-    outcome.commit = git(work, "rev-parse", "HEAD")
-    outcome.outcome = "updated"
+    commit = git(work, "rev-parse", "HEAD")
+    if not settings.dry_run:
+        git(repo, "fetch", "--quiet", str(work), f"refs/heads/{branch}:refs/heads/{branch}")
+    outcome.outcome, outcome.commit = "updated", commit
     if settings.dry_run:
         return
-    git(repo, "fetch", "--quiet", str(work), f"refs/heads/{branch}:refs/heads/{branch}")
     try:
         outcome.published = settings.pusher.publish(
             repo, branch, state.branch, message.splitlines()[0], message
