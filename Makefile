@@ -61,8 +61,9 @@ lock: install ## Re-resolve the generated repo's uv.lock (templates/model-servic
 bench-image: install system-packages ## Image size and cold start against BentoML's Dockerfile
 	$(BIN)/python -m benchmarks.image.run
 
-bench-fleet: install ## Fleet update: serial copier loop against goldenpath fleet update --jobs 2
-	$(BIN)/python -m benchmarks.fleet.run --repos $(or $(REPOS),50) --jobs $(or $(JOBS),2)
+bench-fleet: install ## Fleet update: serial copier loop against goldenpath fleet update --jobs 2, interleaved
+	$(BIN)/python -m benchmarks.fleet.run --repos $(or $(REPOS),20) --jobs $(or $(JOBS),2) \
+		--rounds $(or $(ROUNDS),3) $(if $(COMPARE),--compare $(COMPARE))
 
 bench-serving: install system-packages ## Serving: generated service against FastAPI + uvicorn (wrk)
 	$(BIN)/python -m pip install --quiet -e '.[test,bench]'
