@@ -143,7 +143,7 @@ def test_fleet_update_classifies_every_repo(fleet, tmp_path) -> None:
         "2",
         "--json",
         "--check",
-        "test ! -f FAILME && touch CHECK_RAN",
+        "test ! -f FAILME && touch CHECK_RAN && echo 'Checked.' >> README.md",
         "--report",
         str(report_file),
     )
@@ -170,7 +170,7 @@ def test_fleet_update_classifies_every_repo(fleet, tmp_path) -> None:
     assert outcomes["svc-conflict-b"]["files"] == ["src/svc_conflict_b/service.py"]
     assert "uncommitted changes" in outcomes["svc-dirty"]["reason"]
     assert (fleet["svc-dirty"][0] / "README.md").read_text() == "work in progress\n"
-    assert outcomes["svc-check"]["reason"].startswith("`test ! -f FAILME && touch CHECK_RAN`")
+    assert outcomes["svc-check"]["reason"].startswith("`test ! -f FAILME && touch CHECK_RAN")
     for name, (repo, _) in fleet.items():
         # The update and its check ran in a throw-away clone: nothing the check wrote reaches
         # the checkout or the committed branch.
@@ -182,6 +182,9 @@ def test_fleet_update_classifies_every_repo(fleet, tmp_path) -> None:
     message = git(updated_repo, "log", "-1", "--format=%B", branch)
     assert f"Template-Update: {OLD} -> {NEW}" in message
     assert "Team notes" in git(updated_repo, "show", f"{branch}:README.md")
+    # What the check changed in tracked files is committed (as `make openapi` regenerates a
+    # document); a new file it leaves behind is not.
+    assert git(updated_repo, "show", f"{branch}:README.md").endswith("Checked.")
     assert "CHECK_RAN" not in git(updated_repo, "ls-tree", "--name-only", branch)
     assert "preStopSleepSeconds: 10" in git(
         updated_repo, "show", f"{branch}:deploy/helm/svc-00/values.yaml"

@@ -203,7 +203,10 @@ def _update(repo: Path, settings: Settings, outcome: Outcome, work: Path) -> Non
     if not outcome.files:
         outcome.outcome, outcome.branch = "up_to_date", None
         return
-    git(work, "add", "-A")  # before the check: what the check writes is not committed
+    # The update's changes, new files included, are staged before the check; after it, only the
+    # check's changes to tracked files are (regenerated documents such as `make openapi`'s), so
+    # build output it leaves behind is never committed.
+    git(work, "add", "-A")
     if settings.check:
         done = run(["sh", "-c", settings.check], cwd=work, echo=False, check=False)
         if done.returncode != 0:
@@ -211,6 +214,10 @@ def _update(repo: Path, settings: Settings, outcome: Outcome, work: Path) -> Non
             outcome.outcome = "check_failed"
             outcome.reason = f"`{settings.check}` exited {done.returncode}: " + "\n".join(tail)
             return
+        git(work, "add", "-u")
+        outcome.files = sorted(
+            set(outcome.files) | set(git(work, "diff", "--cached", "--name-only").splitlines())
+        )
     message = commit_message(state.current, target, state.src_path)
     git(work, "commit", "--quiet", "-m", message)
     commit = git(work, "rev-parse", "HEAD")
