@@ -10,7 +10,7 @@ import tomllib
 from pathlib import Path
 
 import yaml
-from hypothesis import HealthCheck, given, settings
+from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
 
 from goldenpath.rules import violations
@@ -51,6 +51,20 @@ def is_helm_template(rel: Path) -> bool:
 
 @settings(max_examples=200, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(answers=answer_sets)
+# Found by this test: a DNS label may hold '--', which the image repository's schema pattern once
+# refused (an OCI repository name allows any run of '-').
+@example(
+    answers={
+        "service_name": "d2--uwkkcv",
+        "description": "x",
+        "owner_team": "a",
+        "python_version": "3.11",
+        "ci_provider": "github",
+        "slo_availability": 99.0,
+        "slo_latency_p99_ms": 1,
+        "min_replicas": 1,
+    }
+)
 def test_any_valid_answers_render_into_parseable_files(answers) -> None:
     assert violations(answers) == {}, "the strategy must only produce valid answers"
     with tempfile.TemporaryDirectory() as tmp:
