@@ -19,6 +19,12 @@ classes = store.CONTRACT.task.classes  # the benchmark serves the default (class
 app = FastAPI()
 
 
+@app.get("/readyz")
+def readyz() -> dict:
+    """Ready once the module is imported, that is once the model is loaded (as the service's)."""
+    return {"ready": True}
+
+
 @app.post("/predict")
 def predict(request: payloads.Features) -> payloads.Prediction:
     probabilities = model.predict(spec.encode(store.CONTRACT.features, [request.__dict__]))[0]
