@@ -35,7 +35,7 @@ TASKS = ("classification", "regression")
 JINJA_MARKERS = ("{{", "{%", "{#", "}}", "%}", "#}")
 HEADER = (
     "{# Written by tools/openapi.py (`make golden`): what `make openapi` produces in a render of\n"
-    "   each task's default answers. Do not edit; change the service or the contract and rerun. #}\n"
+    "   each task's default answers. Do not edit it: change the code, then run `make golden`. #}\n"
 )
 
 
