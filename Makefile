@@ -49,7 +49,8 @@ lint: install ## Lint the template repo's own Python
 docs: install ## Build the documentation site in strict mode into build/site/
 	$(BIN)/mkdocs build --strict --quiet
 
-golden: install ## Regenerate tests/golden/default/ from the default answers
+golden: install ## Regenerate the shipped OpenAPI document, then tests/golden/default/ from the default answers
+	$(BIN)/python -m tools.openapi
 	$(BIN)/python -m tools.golden
 
 questions: install ## Regenerate the questions tables (README.md, docs/reference/questions.md) from copier.yml

@@ -232,9 +232,16 @@ def test_a_team_brings_its_own_model_and_still_takes_updates(tmp_path) -> None:
     assert git(repo, "diff", "--name-only", "--", *changed) == "", "the update touched team files"
     commit_all(repo, "Re-answer: regression with LightGBM")
     env = {"BENTOML_HOME": str(tmp_path / "bentoml")}
-    out = make(repo, "setup", "test", "lint", env=env)
+    # The OpenAPI document follows the contract: `make openapi` regenerates it (team-owned, never
+    # touched by an update), and `make lint` checks it.
+    out = make(repo, "setup", "openapi", "test", "lint", env=env)
     assert re.search(r"\d+ passed", out) and " failed" not in out, out[-3000:]
     assert "--extra lightgbm" in (repo / "Dockerfile").read_text()
+    assert git(repo, "diff", "--name-only").splitlines() == ["docs/openapi.json"]
+    assert team_owned("docs/openapi.json", package)
+    assert '"district"' in (repo / "docs" / "openapi.json").read_text()
+    commit_all(repo, "make openapi: the document of our contract")
+    changed.append("docs/openapi.json")
 
     # The next release changes every file a model change used to touch: zero conflicts.
     before = {path: (repo / path).read_text() for path in changed}
@@ -244,7 +251,7 @@ def test_a_team_brings_its_own_model_and_still_takes_updates(tmp_path) -> None:
     assert all((repo / path).read_text() == text for path, text in before.items()), output
     assert yaml.safe_load((repo / ".copier-answers.yml").read_text())["model_task"] == "regression"
     commit_all(repo, f"Update to {NEXT}")
-    out = make(repo, "test", env=env)
+    out = make(repo, "test", "openapi-check", env=env)
     assert "test_the_service_answers_its_openapi_document" in textwrap.dedent(
         (repo / "tests" / "test_http.py").read_text()
     )

@@ -83,7 +83,14 @@ def test_template_update_gives_the_bot_identity_to_its_commit_only(tmp_path) -> 
     commit_all(repo, "Scaffold")
     readme = template / "templates/model-service/README.md.jinja"
     readme.write_text(readme.read_text() + "\nA line the next template commit adds.\n")
-    commit_all(template, "Template: one more README line")
+    # A change of the served OpenAPI document (an endpoint's description): the script regenerates
+    # docs/openapi.json, which copier never touches, into the update commit.
+    service = template / "templates/model-service/src/{{ package_name }}/service.py"
+    old_doc = "Predict one row: the request body is an object of named features."
+    new_doc = "Predict one row from an object of named features."
+    assert old_doc in service.read_text()
+    service.write_text(service.read_text().replace(old_doc, new_doc))
+    commit_all(template, "Template: one more README line, a new endpoint description")
 
     env = {k: v for k, v in os.environ.items() if not k.startswith("GIT_")}
     done = subprocess.run(
@@ -92,6 +99,9 @@ def test_template_update_gives_the_bot_identity_to_its_commit_only(tmp_path) -> 
     assert done.returncode == 0, done.stdout[-3000:] + done.stderr[-3000:]
     assert "A line the next template commit adds." in (repo / "README.md").read_text()
     assert git(repo, "log", "-1", "--format=%an").startswith("golden-path-bot")
+    assert "docs/openapi.json" in git(repo, "show", "--name-only", "--format=", "HEAD").split()
+    assert new_doc in (repo / "docs" / "openapi.json").read_text()
+    assert git(repo, "status", "--porcelain") == ""
     local = subprocess.run(
         ["git", "config", "--local", "--get-regexp", "^user\\."],
         cwd=repo,

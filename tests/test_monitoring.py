@@ -16,12 +16,11 @@ from pathlib import Path
 import httpx
 import pytest
 import yaml
-from jsonschema.exceptions import UnknownType
-from openapi_spec_validator import OpenAPIV30SpecValidator
 
 from .support.chart import by_kind, chart_dir, render
 from .support.load import ROW
 from .support.operator import scrape_job
+from .support.schemas import BENTOML_OPENAPI_ERRORS, openapi_errors
 from .support.service import example_requests, free_port, serving, trained_repo
 
 PROMTOOL = shutil.which("promtool")
@@ -192,23 +191,6 @@ def test_every_metric_used_is_exported_by_the_real_service(request, task, tmp_pa
     assert "model_input_missing_total" in exported or task == "classification"
 
 
-# Errors in BentoML's own part of the served document, not ours (BentoML 1.4.x): its
-# TaskStatusResponse uses `type: "null"`, which OpenAPI 3.0 does not have.
-BENTOML_OPENAPI_ERRORS = {("components", "schemas", "TaskStatusResponse")}
-
-
-def openapi_errors(document: dict) -> dict[tuple, str]:
-    """openapi-spec-validator's OpenAPI 3.0 errors, by where they are in the document. A schema
-    type OpenAPI 3.0 does not have (`"null"`) stops the validator: that is an error too."""
-    try:
-        return {
-            tuple(e.absolute_path): e.message[:300]
-            for e in OpenAPIV30SpecValidator(document).iter_errors()
-        }
-    except UnknownType as error:
-        return {("<validator stopped>",): str(error)[:300]}
-
-
 @pytest.mark.server
 @pytest.mark.generated_make
 @pytest.mark.parametrize("task", ["classification", "regression"])
@@ -224,6 +206,10 @@ def test_served_openapi_document_is_valid_openapi(request, task, tmp_path) -> No
         where: message for where, message in errors.items() if where not in BENTOML_OPENAPI_ERRORS
     }
     assert ours == {}, f"the service adds OpenAPI errors: {ours}"
+    # What it serves is the document the repository commits (`make openapi`, no server) and the
+    # catalog entry points to.
+    committed = json.loads((trained.repo / "docs" / "openapi.json").read_text())
+    assert document == committed, "docs/openapi.json is not the document /docs.json serves"
     # The control: a JSON Schema `examples` list (what pydantic's Field(examples=...) writes).
     instances = document["components"]["schemas"]["predict_batch__Input"]["properties"]["instances"]
     instances["examples"] = [instances["example"]]

@@ -1,6 +1,7 @@
 """Generated artifacts against the schemas their own projects publish (docs/decisions/0010):
 Prometheus Operator's CRD models, Grafana's dashboard model, Prometheus' query parser and
-Backstage's catalog model, on every answer set and values file. Each check has a negative control
+Backstage's catalog model (with the OpenAPI document its API entity reads, checked by
+openapi-spec-validator), on every answer set and values file. Each check has a negative control
 that shows it can fail; the controls break the committed golden render, once."""
 
 import copy
@@ -12,7 +13,7 @@ from pathlib import Path
 import yaml
 
 from .support.chart import by_kind, chart_dir, render, values_files
-from .support.schemas import node_check
+from .support.schemas import BENTOML_OPENAPI_ERRORS, node_check, openapi_errors
 
 MONITORING_KINDS = ("ServiceMonitor", "PrometheusRule")
 GOLDEN = Path(__file__).parent / "golden" / "default"
@@ -116,13 +117,45 @@ def catalog_entities(repo: Path) -> list[dict]:
     return [e for e in yaml.safe_load_all((repo / "catalog-info.yaml").read_text()) if e]
 
 
+def resolve_placeholders(data, base: Path):
+    """What Backstage's catalog does to an entity before it validates it (PlaceholderProcessor,
+    plugin-catalog-backend `modules/core/PlaceholderProcessor.ts`): an object whose only key is
+    `$text` becomes the text of the file it names, a path relative to the catalog file. The other
+    placeholders (`$json`, `$yaml`, ...) are not used by the template and refused here."""
+    if isinstance(data, list):
+        return [resolve_placeholders(item, base) for item in data]
+    if not isinstance(data, dict):
+        return data
+    if any(key.startswith("$") for key in data):
+        assert list(data) == ["$text"], f"a placeholder this check does not model: {data}"
+        path = base / data["$text"]
+        assert path.is_file(), f"$text names {data['$text']}, which {base} does not have"
+        return path.read_text(encoding="utf-8")
+    return {key: resolve_placeholders(value, base) for key, value in data.items()}
+
+
 def test_catalog_info_passes_backstages_entity_validators(rendered) -> None:
     _, repo = rendered
-    entities = catalog_entities(repo)
+    entities = [resolve_placeholders(e, repo) for e in catalog_entities(repo)]
     assert {e["kind"] for e in entities} == {"Component", "API"}
     assert node_check("backstage", entities) == [[] for _ in entities]
     # Nothing in the repository defines a System, so no entity may name one.
     assert not [e for e in entities if "system" in e["spec"]]
+
+
+def test_catalog_api_definition_is_the_committed_openapi_document(rendered) -> None:
+    answers, repo = rendered
+    (api,) = [e for e in catalog_entities(repo) if e["kind"] == "API"]
+    assert api["spec"]["definition"] == {"$text": "./docs/openapi.json"}
+    text = (repo / "docs" / "openapi.json").read_text(encoding="utf-8")
+    document = json.loads(text)
+    # Stable: sorted keys, two-space indent, one trailing newline (what `make openapi` writes).
+    assert text == json.dumps(document, indent=2, sort_keys=True, ensure_ascii=False) + "\n"
+    assert document["openapi"].startswith("3.0"), document["openapi"]
+    assert document["info"]["title"] == answers.get("service_name", api["metadata"]["name"][:-4])
+    assert {"/predict", "/predict_batch"} <= set(document["paths"])
+    ours = {w: m for w, m in openapi_errors(document).items() if w not in BENTOML_OPENAPI_ERRORS}
+    assert ours == {}, f"docs/openapi.json has OpenAPI errors: {ours}"
 
 
 def test_backstage_check_refuses_broken_entities() -> None:
@@ -133,3 +166,17 @@ def test_backstage_check_refuses_broken_entities() -> None:
     component_errors, api_errors = node_check("backstage", [component, api])
     assert any("must have required property 'lifecycle'" in e for e in component_errors)
     assert any("metadata.name" in e and "Not A Name!" in e for e in api_errors), api_errors
+    # The API entity as written (the placeholder not resolved) is not a valid entity: what the
+    # validators see is the document's text, so the resolution above is what makes it pass.
+    (_, raw_api) = catalog_entities(repo)
+    (raw_errors,) = node_check("backstage", [raw_api])
+    assert any("definition" in e for e in raw_errors), raw_errors
+
+
+def test_openapi_check_refuses_a_broken_document() -> None:
+    document = json.loads((GOLDEN / "docs" / "openapi.json").read_text())
+    del document["paths"]["/predict"]["post"]["responses"]
+    document["components"]["schemas"]["Features"]["type"] = "row"
+    errors = openapi_errors(document)
+    assert ("paths", "/predict", "post") in errors, errors
+    assert ("components", "schemas", "Features") in errors, errors
