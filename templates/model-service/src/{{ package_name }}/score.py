@@ -66,6 +66,10 @@ class ScoringError(RuntimeError):
     """The run cannot succeed; the message says why and what to do."""
 
 
+class WriteError(ScoringError):
+    """Writing the output failed (a full disk, say): nothing is kept, not even the rejects."""
+
+
 @dataclass(frozen=True)
 class Config:
     key_columns: tuple[str, ...]
@@ -414,13 +418,13 @@ class ParquetWriters:
 
     def _raise(self) -> None:
         if self.error is not None:
-            raise ScoringError(f"writing the output failed: {self.error}") from self.error
+            raise WriteError(f"writing the output failed: {self.error}") from self.error
 
     def put(self, name: str, table: pa.Table) -> None:
         while True:
             self._raise()
             if not self.thread.is_alive():
-                raise ScoringError("the output writer stopped")
+                raise WriteError("the output writer stopped")
             try:
                 self.items.put((name, table), timeout=0.1)
                 return
@@ -643,7 +647,8 @@ def run(
     except BaseException as error:
         record["error"] = str(error) or type(error).__name__
         finish(record, started, staging, metrics)
-        if isinstance(error, ScoringError) and (staging / "rejects").is_dir():
+        kept = isinstance(error, ScoringError) and not isinstance(error, WriteError)
+        if kept and (staging / "rejects").is_dir():
             failed = output.with_name(f"{output.name}.failed")
             shutil.rmtree(staging / "scores", ignore_errors=True)
             shutil.rmtree(failed, ignore_errors=True)
