@@ -48,6 +48,7 @@ from pydantic import TypeAdapter, ValidationError
 from . import model as model_store
 from .model import CONTRACT
 from .payloads import Features
+from .schedule import ScheduleError, interval_seconds
 from .settings import MODEL_TAG, SERVICE_NAME, TEMPLATE_VERSION
 from .spec import Categorical, Classification, Feature, encode
 
@@ -680,6 +681,15 @@ def push_metrics(gateway: str) -> Callable[[dict[str, Any]], None]:
     """The run's metrics, pushed to a Prometheus Pushgateway (docs/runbook.md, batch alerts)."""
     from prometheus_client import CollectorRegistry, Gauge, pushadd_to_gateway
 
+    # The CronJob's schedule (the chart sets BATCH_SCHEDULE): BatchScoreMissed waits twice its
+    # longest interval; with none pushed, the alert waits 26 hours.
+    interval = None
+    if schedule := os.environ.get("BATCH_SCHEDULE", "").strip():
+        try:
+            interval = interval_seconds(schedule)
+        except ScheduleError as error:
+            print(f"BATCH_SCHEDULE is not used by the alerts: {error}", file=sys.stderr)
+
     def push(record: dict[str, Any]) -> None:
         registry = CollectorRegistry()
         now = time.time()
@@ -697,6 +707,8 @@ def push_metrics(gateway: str) -> Callable[[dict[str, Any]], None]:
         }
         if record["status"] == "succeeded":
             values["batch_score_last_success_timestamp_seconds"] = now
+        if interval is not None:
+            values["batch_score_schedule_interval_seconds"] = interval
         for name, value in values.items():
             Gauge(name, name.replace("_", " "), registry=registry).set(value)
         try:
