@@ -72,6 +72,9 @@ def test_cronjob_and_spark_application_render_and_validate(rendered) -> None:
         assert container["command"][2].endswith(".score")
         assert container["args"] == ["--input", "/data/in", "--output", "/data/out"]
         assert {"name": "PUSHGATEWAY_URL", "value": BATCH["pushgatewayUrl"]} in container["env"]
+        # The job pushes its schedule's interval: BatchScoreMissed follows the schedule.
+        schedule = {"name": "BATCH_SCHEDULE", "value": cron["spec"]["schedule"]}
+        assert schedule in container["env"]
         # The Service must never route to a scoring pod.
         selector = deployment["spec"]["selector"]["matchLabels"]
         labels = job["template"]["metadata"]["labels"]

@@ -102,12 +102,12 @@ def read(trained: TrainedRepo, folder: Path) -> dict:
     return json.loads(python(trained, READ, str(folder)))
 
 
-def score(trained: TrainedRepo, *args: str) -> subprocess.CompletedProcess:
+def score(trained: TrainedRepo, *args: str, **env: str) -> subprocess.CompletedProcess:
     """The job itself, as the image's CronJob runs it (`make score` runs the same module)."""
     return subprocess.run(
         [str(trained.repo / ".venv" / "bin" / "python"), "-m", f"{trained.package}.score", *args],
         cwd=trained.repo,
-        env={**os.environ, **trained.env},
+        env={**os.environ, **trained.env, **env},
         capture_output=True,
         text=True,
     )
@@ -416,9 +416,13 @@ def test_a_failing_run_fires_the_failure_alert_through_a_real_pushgateway(
             str(tmp_path / "out"),
             "--pushgateway",
             gateway,
+            BATCH_SCHEDULE="0 2 * * 1-5",  # as the chart's CronJob gives it
         )
         assert ok.returncode == 0, ok.stderr
         pushed = httpx.get(f"{gateway}/metrics", timeout=5).text
+        # The longest gap of a weekday schedule: Friday 02:00 to Monday 02:00.
+        interval = re.search(r"\nbatch_score_schedule_interval_seconds\{[^}]*\} (\S+)", pushed)
+        assert interval and float(interval.group(1)) == 3 * 86400, pushed
         # Every metric the batch rules use is one the job pushes.
         rules = (trained.repo / "monitoring" / "rules" / "batch.yml").read_text()
         for name in sorted(set(re.findall(r"(batch_score_[a-z_]+)\{", rules))):

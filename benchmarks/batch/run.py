@@ -80,12 +80,14 @@ STAGES = [
     ("model load", "score.py", "loaded_model"),
     ("input fingerprint", "score.py", "fingerprint"),
     ("read chunks", "score.py", "batches"),
-    ("cells to Python rows", "score.py", "feature_rows"),
-    ("validation (pydantic)", "score.py", "validate"),
-    ("encode", "spec.py", "encode"),
+    ("validation, column by column", "score.py", "check_chunk"),
+    ("  of which cells to Python rows (flagged rows)", "score.py", "feature_rows"),
+    ("  of which validation (pydantic, flagged rows)", "score.py", "validate"),
     ("predict", "model.py", "predict"),
     ("output columns", "score.py", "prediction_columns"),
-    ("write (ParquetWriter)", "core.py", "write_table"),
+    # The writer thread is not seen by cProfile (it profiles the main thread): this is the time
+    # the main thread waited for the one-chunk queue to have room.
+    ("wait for the writer", "score.py", "put"),
 ]
 PROFILE = """
 import json, pstats, sys

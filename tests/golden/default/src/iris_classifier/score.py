@@ -23,9 +23,11 @@ import hashlib
 import json
 import math
 import os
+import queue
 import shutil
 import signal
 import sys
+import threading
 import time
 import tomllib
 import uuid
@@ -38,6 +40,7 @@ from typing import Any
 
 import numpy as np
 import pyarrow as pa
+import pyarrow.compute as pc
 import pyarrow.csv as pacsv
 import pyarrow.parquet as pq
 from pydantic import TypeAdapter, ValidationError
@@ -45,8 +48,9 @@ from pydantic import TypeAdapter, ValidationError
 from . import model as model_store
 from .model import CONTRACT
 from .payloads import Features
+from .schedule import ScheduleError, interval_seconds
 from .settings import MODEL_TAG, SERVICE_NAME, TEMPLATE_VERSION
-from .spec import Categorical, Classification, encode
+from .spec import Categorical, Classification, Feature, encode
 
 # The team's settings; the image sets SCORING_CONFIG to its copy.
 CONFIG_FILE = Path(os.environ.get("SCORING_CONFIG", "config/scoring.toml"))
@@ -61,6 +65,10 @@ ROWS = TypeAdapter(list[Features])  # type: ignore[valid-type]
 
 class ScoringError(RuntimeError):
     """The run cannot succeed; the message says why and what to do."""
+
+
+class WriteError(ScoringError):
+    """Writing the output failed (a full disk, say): nothing is kept, not even the rejects."""
 
 
 @dataclass(frozen=True)
@@ -208,6 +216,98 @@ def validate(rows: list[dict[str, Any]]) -> tuple[list[int], list[dict[str, Any]
     return good, values, {i: "; ".join(p) for i, p in problems.items()}
 
 
+# A number written as text that Python's float() and Arrow's cast read alike: digits, one point,
+# an exponent, a sign, ASCII blanks around. Any other text ("1_000", "inf", "nan") is left to
+# the per-row path, which reads it as the service would.
+PLAIN_NUMBER = r"^[ \t\n\r]*[+-]?([0-9]+\.?[0-9]*|\.[0-9]+)([eE][+-]?[0-9]+)?[ \t\n\r]*$"
+BLANK = r"^[ \t\n\r]*$"
+# Integers beyond this lose precision as float64: left to the per-row path.
+EXACT_INTEGER = float(2**53)
+
+
+def _column(feature: Feature, batch: pa.RecordBatch) -> tuple[np.ndarray, np.ndarray]:
+    """One feature's column as (encoded float64 values, rows the fast check cannot accept).
+
+    A flagged row may still be valid (the per-row path decides); an unflagged row is one the
+    request model accepts, with the value `encode` would give it. The rules come from the contract
+    and payloads.py's field for the feature: bounds, finiteness, values, nullability."""
+    n = batch.num_rows
+    if feature.name not in batch.schema.names:
+        # Absent: null in every row (payloads: only a nullable feature may be left out).
+        return np.full(n, np.nan), np.full(n, not feature.nullable)
+    array = batch.column(feature.name)
+    if pa.types.is_dictionary(array.type):
+        array = array.dictionary_decode()
+    if pa.types.is_large_string(array.type):
+        array = array.cast(pa.string())
+    kind = array.type
+    null = array.is_null().to_numpy(zero_copy_only=False)
+    if isinstance(feature, Categorical):
+        if not pa.types.is_string(kind):  # the request model takes only text here
+            return np.full(n, np.nan), ~null | (null & (not feature.nullable))
+        index = pc.index_in(array, value_set=pa.array(feature.values, pa.string()))
+        found = index.is_valid().to_numpy(zero_copy_only=False)
+        values = index.cast(pa.float64()).fill_null(np.nan).to_numpy(zero_copy_only=False)
+        return values, (~null & ~found) | (null & (not feature.nullable))
+    if pa.types.is_string(kind):  # CSV: blank text is null, plain numbers are read as numbers
+        blank = pc.fill_null(pc.match_substring_regex(array, BLANK), True).to_numpy(
+            zero_copy_only=False
+        )
+        plain = pc.fill_null(pc.match_substring_regex(array, PLAIN_NUMBER), False)
+        text = pc.if_else(plain, pc.ascii_trim_whitespace(array), pa.scalar("0"))
+        numbers = text.cast(pa.float64()).to_numpy(zero_copy_only=False)
+        unreadable = ~blank & ~plain.to_numpy(zero_copy_only=False)
+        null, numbers = blank, np.where(blank, np.nan, numbers)
+        risky = unreadable
+    elif pa.types.is_integer(kind) or pa.types.is_floating(kind):
+        numbers = pc.cast(array, pa.float64(), safe=False).fill_null(np.nan)
+        numbers = numbers.to_numpy(zero_copy_only=False)
+        if pa.types.is_floating(kind):  # NaN is null, as the service reads JSON
+            null = np.isnan(numbers)
+            risky = np.zeros(n, dtype=bool)
+        else:
+            risky = ~null & (np.abs(numbers) >= EXACT_INTEGER)
+    else:  # booleans, decimals, dates, ...: the per-row path says what the service would
+        return np.full(n, np.nan), ~null | (null & (not feature.nullable))
+    with np.errstate(invalid="ignore"):
+        inside = (numbers >= feature.minimum) & (numbers <= feature.maximum)
+    flagged = risky | (~null & ~inside) | (null & (not feature.nullable))
+    return np.where(null, np.nan, numbers), flagged
+
+
+def check_chunk(
+    batch: pa.RecordBatch,
+) -> tuple[np.ndarray, np.ndarray, list[dict[str, Any]], np.ndarray, list[str]]:
+    """A chunk validated column by column, rows the fast check cannot accept by the service's
+    per-row rules (payloads.py), so every reject carries the service's own message.
+
+    Returns (indices of the valid rows, their encoded matrix, the refused rows as the service
+    would have received them, their indices, their reasons)."""
+    n = batch.num_rows
+    matrix = np.empty((n, len(CONTRACT.features)), dtype=np.float64)
+    flagged = np.zeros(n, dtype=bool)
+    for position, feature in enumerate(CONTRACT.features):
+        matrix[:, position], column_flags = _column(feature, batch)
+        flagged |= column_flags
+    suspects = np.flatnonzero(flagged)
+    if not len(suspects):
+        return np.arange(n), matrix, [], suspects, []
+    rows = feature_rows(batch.take(pa.array(suspects, pa.int64())))
+    good, values, reasons = validate(rows)
+    if good:  # flagged but valid (text such as "1_000"): encoded from the validated values
+        matrix[suspects[good]] = encode(CONTRACT.features, values)
+    bad = sorted(reasons)
+    accepted = np.flatnonzero(~flagged)
+    accepted = np.sort(np.concatenate([accepted, suspects[good]]))
+    return (
+        accepted,
+        matrix[accepted],
+        [rows[i] for i in bad],
+        suspects[bad],
+        [reasons[i] for i in bad],
+    )
+
+
 def output_names() -> tuple[str, ...]:
     if isinstance(CONTRACT.task, Classification):
         return ("label", "probability", "probabilities")
@@ -217,12 +317,14 @@ def output_names() -> tuple[str, ...]:
 def prediction_columns(output: np.ndarray) -> dict[str, pa.Array]:
     """The predictions as the service's response fields (class probabilities in TASK order)."""
     if isinstance(CONTRACT.task, Classification):
+        output = np.ascontiguousarray(output, dtype=np.float64)
+        rows, width = output.shape
         best = output.argmax(axis=1)
-        classes = np.asarray(CONTRACT.task.classes, dtype=object)
+        offsets = pa.array(np.arange(0, rows * width + 1, width, dtype=np.int32), pa.int32())
         return {
-            "label": pa.array(classes[best].tolist(), pa.string()),
-            "probability": pa.array(output[np.arange(len(output)), best], pa.float64()),
-            "probabilities": pa.array(output.tolist(), pa.list_(pa.float64())),
+            "label": pa.array(CONTRACT.task.classes, pa.string()).take(pa.array(best)),
+            "probability": pa.array(output[np.arange(rows), best], pa.float64()),
+            "probabilities": pa.ListArray.from_arrays(offsets, pa.array(output.reshape(-1))),
         }
     return {"value": pa.array(output, pa.float64())}
 
@@ -252,26 +354,25 @@ def loaded_model(tag: str) -> model_store.LoadedModel:
 
 def score_batch(batch: pa.RecordBatch, keys: Sequence[str], tag: str) -> tuple[pa.Table, pa.Table]:
     """One chunk: (scores, rejects). The rule of every row is the service's."""
-    rows = feature_rows(batch)
-    good, values, reasons = validate(rows)
+    good, matrix, bad_rows, bad, reasons = check_chunk(batch)
     key_table = pa.Table.from_batches([batch]).select(list(keys))
     loaded = loaded_model(tag)
-    if good:
-        output = loaded.predict(encode(CONTRACT.features, values))
-        columns = prediction_columns(output)
+    if len(good):
+        columns = prediction_columns(loaded.predict(matrix))
     else:
         columns = {f.name: pa.array([], f.type) for f in output_schema(pa.schema([]))}
         columns.pop(VERSION)
     scored = key_table.take(pa.array(good, pa.int64()))
     for name, array in columns.items():
         scored = scored.append_column(name, array)
-    scored = scored.append_column(VERSION, pa.array([loaded.version] * len(good), pa.string()))
-    bad = sorted(reasons)
+    scored = scored.append_column(
+        VERSION, pa.repeat(pa.scalar(loaded.version, pa.string()), len(good))
+    )
     rejected = key_table.take(pa.array(bad, pa.int64()))
     rejected = rejected.append_column(
-        ROW, pa.array([json.dumps(rows[i], default=str) for i in bad], pa.string())
+        ROW, pa.array([json.dumps(row, default=str) for row in bad_rows], pa.string())
     )
-    rejected = rejected.append_column(REASON, pa.array([reasons[i] for i in bad], pa.string()))
+    rejected = rejected.append_column(REASON, pa.array(reasons, pa.string()))
     return scored, rejected
 
 
@@ -285,31 +386,90 @@ class Counts:
     rejected: int
 
 
+class ParquetWriters:
+    """Writes (folder name, table) items on a thread, so Parquet is written while the next chunk
+    is predicted. The queue holds at most `depth` chunks, so memory stays flat: a slow disk slows
+    the job down instead of filling memory. An error on the thread fails the run: the next `put`
+    or `close` raises it."""
+
+    def __init__(self, staging: Path, depth: int = 1) -> None:
+        self.staging = staging
+        self.items: queue.Queue[tuple[str, pa.Table] | None] = queue.Queue(maxsize=depth)
+        self.error: BaseException | None = None
+        self.thread = threading.Thread(target=self._write, name="score-writer", daemon=True)
+        self.thread.start()
+
+    def _write(self) -> None:
+        writers: dict[str, pq.ParquetWriter] = {}
+        try:
+            while (item := self.items.get()) is not None:
+                name, table = item
+                if name not in writers:
+                    path = self.staging / name / "part-00000.parquet"
+                    writers[name] = pq.ParquetWriter(path, table.schema)
+                writers[name].write_table(table)
+        except BaseException as error:  # handed to the main thread, which fails the run
+            self.error = error
+        finally:
+            for writer in writers.values():
+                try:
+                    writer.close()
+                except Exception as error:
+                    self.error = self.error or error
+
+    def _raise(self) -> None:
+        if self.error is not None:
+            raise WriteError(f"writing the output failed: {self.error}") from self.error
+
+    def put(self, name: str, table: pa.Table) -> None:
+        while True:
+            self._raise()
+            if not self.thread.is_alive():
+                raise WriteError("the output writer stopped")
+            try:
+                self.items.put((name, table), timeout=0.1)
+                return
+            except queue.Full:
+                continue
+
+    def close(self, check: bool = True) -> None:
+        """Wait for the queued chunks to be written and the files closed; raise the thread's error
+        unless told not to (the run is failing already)."""
+        while self.thread.is_alive():
+            try:
+                self.items.put(None, timeout=0.1)
+                break
+            except queue.Full:
+                continue
+        self.thread.join()
+        if check:
+            self._raise()
+
+
 def score_local(
     files: Sequence[Path], keys: Sequence[str], tag: str, staging: Path, chunk_rows: int
 ) -> Counts:
-    """One process, chunk by chunk: memory holds one chunk and the writers' buffers."""
+    """One process, chunk by chunk: memory holds the chunk being scored, at most one chunk waiting
+    to be written, and the writers' buffers."""
     (staging / "scores").mkdir()
     (staging / "rejects").mkdir()
-    writers: dict[str, pq.ParquetWriter] = {}
     rows = scored = rejected = 0
+    writers = ParquetWriters(staging)
     try:
         for path in files:
             for batch in batches(path, chunk_rows):
                 rows += batch.num_rows
-                for name, table in zip(
-                    ("scores", "rejects"), score_batch(batch, keys, tag), strict=True
-                ):
-                    if name not in writers:
-                        writers[name] = pq.ParquetWriter(
-                            staging / name / "part-00000.parquet", table.schema
-                        )
-                    writers[name].write_table(table)
-                    scored += table.num_rows if name == "scores" else 0
-                    rejected += table.num_rows if name == "rejects" else 0
-    finally:
-        for writer in writers.values():
-            writer.close()
+                scores, rejects = score_batch(batch, keys, tag)
+                writers.put("scores", scores)
+                writers.put("rejects", rejects)
+                scored += scores.num_rows
+                rejected += rejects.num_rows
+    except BaseException:
+        # SIGTERM or a failed chunk: the writer closes its files before the run removes the
+        # staging folder, and the first error is the one reported.
+        writers.close(check=False)
+        raise
+    writers.close()
     return Counts(input=rows, scored=scored, rejected=rejected)
 
 
@@ -488,7 +648,8 @@ def run(
     except BaseException as error:
         record["error"] = str(error) or type(error).__name__
         finish(record, started, staging, metrics)
-        if isinstance(error, ScoringError) and (staging / "rejects").is_dir():
+        kept = isinstance(error, ScoringError) and not isinstance(error, WriteError)
+        if kept and (staging / "rejects").is_dir():
             failed = output.with_name(f"{output.name}.failed")
             shutil.rmtree(staging / "scores", ignore_errors=True)
             shutil.rmtree(failed, ignore_errors=True)
@@ -520,6 +681,15 @@ def push_metrics(gateway: str) -> Callable[[dict[str, Any]], None]:
     """The run's metrics, pushed to a Prometheus Pushgateway (docs/runbook.md, batch alerts)."""
     from prometheus_client import CollectorRegistry, Gauge, pushadd_to_gateway
 
+    # The CronJob's schedule (the chart sets BATCH_SCHEDULE): BatchScoreMissed waits twice its
+    # longest interval; with none pushed, the alert waits 26 hours.
+    interval = None
+    if schedule := os.environ.get("BATCH_SCHEDULE", "").strip():
+        try:
+            interval = interval_seconds(schedule)
+        except ScheduleError as error:
+            print(f"BATCH_SCHEDULE is not used by the alerts: {error}", file=sys.stderr)
+
     def push(record: dict[str, Any]) -> None:
         registry = CollectorRegistry()
         now = time.time()
@@ -537,6 +707,8 @@ def push_metrics(gateway: str) -> Callable[[dict[str, Any]], None]:
         }
         if record["status"] == "succeeded":
             values["batch_score_last_success_timestamp_seconds"] = now
+        if interval is not None:
+            values["batch_score_schedule_interval_seconds"] = interval
         for name, value in values.items():
             Gauge(name, name.replace("_", " "), registry=registry).set(value)
         try:
