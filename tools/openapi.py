@@ -25,7 +25,7 @@ from pathlib import Path
 
 import yaml
 
-from goldenpath.args import ANSWERS_FILE
+from goldenpath.answers import ANSWERS_FILE
 from goldenpath.proc import run
 from goldenpath.render import render
 
