@@ -35,7 +35,7 @@ import sys
 import time
 from collections.abc import Callable, Sequence
 from contextlib import ExitStack
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 
 from benchmarks.machine import (
@@ -47,7 +47,7 @@ from benchmarks.machine import (
     tree_cpu_s,
     venv_versions,
 )
-from goldenpath.localservice import bentoml_serve, http, serving
+from goldenpath.localservice import Server, bentoml_serve, http, serving
 from goldenpath.proc import run
 from tests.support.load import ROW
 from tests.support.project import commit_all, copy_project
@@ -138,12 +138,14 @@ def children_cpu_s() -> float:
     return usage.ru_utime + usage.ru_stime
 
 
-def measure(system: str, port: int, session: int, path: str, concurrency: int, duration: int):
-    """One wrk run against one server, with the CPU of the server, of wrk and of everything else."""
+def measure(system: str, target: Server, path: str, concurrency: int, duration: int):
+    """One wrk run against one server, with the CPU of the server (its process group's session),
+    of wrk and of everything else."""
+    session = target.process.pid
     server_before, wrk_before, busy_before = tree_cpu_s(session), children_cpu_s(), cpu_busy_s()
     started = time.monotonic()
     body = {"instances": [BODY]} if path == "/predict_batch" else BODY
-    fields = wrk_run(f"http://127.0.0.1:{port}", path, body, concurrency, duration)
+    fields = wrk_run(target.url, path, body, concurrency, duration)
     wall = time.monotonic() - started
     server = tree_cpu_s(session) - server_before
     wrk_cpu = children_cpu_s() - wrk_before
@@ -167,13 +169,15 @@ def measure(system: str, port: int, session: int, path: str, concurrency: int, d
     }
 
 
-def interleaved(servers: dict, paths: dict, levels, rounds: int, duration: int) -> list[dict]:
+def interleaved(
+    servers: dict[str, Server], paths: dict[str, str], levels, rounds: int, duration: int
+) -> list[dict]:
     """Every round: each level, each system in turn (A B C A B C ...). All servers stay up."""
     runs = []
     for round_ in range(rounds):
         for concurrency in levels:
-            for system, (port, session) in servers.items():
-                run = measure(system, port, session, paths[system], concurrency, duration)
+            for system, target in servers.items():
+                run = measure(system, target, paths[system], concurrency, duration)
                 run["round"] = round_
                 print(json.dumps(run), file=sys.stderr, flush=True)
                 runs.append(run)
@@ -301,12 +305,11 @@ def systems(repo: Path, env: dict, tag: str, names: Sequence[str]) -> dict[str, 
     return out
 
 
-def start_all(stack: ExitStack, contenders: dict[str, System], repo: Path) -> dict:
+def start_all(stack: ExitStack, contenders: dict[str, System], repo: Path) -> dict[str, Server]:
     """Start every contender at once, each in a process group of its own (whose CPU is measured
     as a whole), ready on /readyz; stopped with SIGTERM when the stack closes."""
-    servers = {}
-    for name, system in contenders.items():
-        server = stack.enter_context(
+    return {
+        name: stack.enter_context(
             serving(
                 system.command,
                 cwd=repo,
@@ -315,8 +318,8 @@ def start_all(stack: ExitStack, contenders: dict[str, System], repo: Path) -> di
                 group=True,
             )
         )
-        servers[name] = (int(server.url.rsplit(":", 1)[1]), server.process.pid)
-    return servers
+        for name, system in contenders.items()
+    }
 
 
 def export_model(repo: Path, env: dict, out: Path) -> str:
@@ -403,9 +406,7 @@ def heavy(
         call_ms = model_call_ms(repo, env, tag)
         contenders = systems(repo, env, tag, ("generated", "fastapi-tuned"))
         contenders = {
-            "generated-batch": System(
-                contenders["generated"].command, contenders["generated"].env, "/predict_batch"
-            ),
+            "generated-batch": replace(contenders["generated"], path="/predict_batch"),
             "fastapi-tuned": contenders["fastapi-tuned"],
         }
         with ExitStack() as stack:
