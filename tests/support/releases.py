@@ -97,3 +97,12 @@ def tagged_template(dst: Path) -> Path:
     else:  # nothing rendered changed since the newest release: HEAD is that release
         git(dst, "reset", "--hard", "--quiet", NEW)
     return dst
+
+
+def template_url(template: Path) -> str:
+    """A bare clone of template beside it, as a `file://` URL ending in `.git`: the form users
+    scaffold from (copier takes a URL as a git source only when it ends in `.git`)."""
+    bare = template.with_name(f"{template.name}.git")
+    if not bare.exists():
+        subprocess.run(["git", "clone", "--quiet", "--bare", str(template), str(bare)], check=True)
+    return f"file://{bare}"
