@@ -76,5 +76,9 @@ def run(
 
 
 def git(repo: Path, *args: str, check: bool = True) -> str:
-    """A git command in repo, quietly; its stdout, stripped."""
-    return run(["git", *args], cwd=repo, echo=False, check=check).stdout.strip()
+    """A git command in repo, quietly; its stdout without the trailing newline.
+
+    Only line ends are taken off: leading spaces carry meaning (`git status --porcelain` starts a
+    line with a space for a change not staged, ` M path`).
+    """
+    return run(["git", *args], cwd=repo, echo=False, check=check).stdout.rstrip("\n")

@@ -98,6 +98,12 @@ def conflicted_files(repo: Path) -> list[str]:
     return sorted(found)
 
 
+def staged_files(repo: Path) -> list[str]:
+    """Every path the staged change touches, one per file: both sides of a move (a migration
+    moves files to legacy/), the files inside a new folder."""
+    return sorted(git(repo, "diff", "--cached", "--name-only", "--no-renames").splitlines())
+
+
 @contextlib.contextmanager
 def stdout_to_stderr():
     """Send what copier and its migrations print to stderr, keeping stdout for the report."""
@@ -199,14 +205,14 @@ def _update(repo: Path, settings: Settings, outcome: Outcome, work: Path) -> Non
         outcome.outcome, outcome.files = "conflicts", conflicts
         outcome.reason = "copier could not merge these: docs/how-to/take-a-template-update.md"
         return
-    outcome.files = sorted(line[3:] for line in git(work, "status", "--porcelain").splitlines())
-    if not outcome.files:
-        outcome.outcome, outcome.branch = "up_to_date", None
-        return
     # The update's changes, new files included, are staged before the check; after it, only the
     # check's changes to tracked files are (regenerated documents such as `make openapi`'s), so
     # build output it leaves behind is never committed.
     git(work, "add", "-A")
+    outcome.files = staged_files(work)
+    if not outcome.files:
+        outcome.outcome, outcome.branch = "up_to_date", None
+        return
     if settings.check:
         done = run(["sh", "-c", settings.check], cwd=work, echo=False, check=False)
         if done.returncode != 0:
@@ -215,9 +221,7 @@ def _update(repo: Path, settings: Settings, outcome: Outcome, work: Path) -> Non
             outcome.reason = f"`{settings.check}` exited {done.returncode}: " + "\n".join(tail)
             return
         git(work, "add", "-u")
-        outcome.files = sorted(
-            set(outcome.files) | set(git(work, "diff", "--cached", "--name-only").splitlines())
-        )
+        outcome.files = sorted(set(outcome.files) | set(staged_files(work)))
     message = commit_message(state.current, target, state.src_path)
     git(work, "commit", "--quiet", "-m", message)
     commit = git(work, "rev-parse", "HEAD")
