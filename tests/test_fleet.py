@@ -17,7 +17,7 @@ import pytest
 from goldenpath.render import render
 
 from .support.project import commit_all, git
-from .support.releases import NEW, OLD, TAGS, tagged_template
+from .support.releases import NEW, OLD, TAGS, tagged_template, template_url
 
 SCHEMA = json.loads(files("goldenpath.fleet").joinpath("report.schema.json").read_text())
 
@@ -34,7 +34,8 @@ def template(tmp_path_factory) -> Path:
 
 
 def scaffold(template: Path, dst: Path, ref: str = OLD, **answers) -> Path:
-    render(dst, answers, src=template, vcs_ref=ref)
+    """A repo scaffolded from the template's URL, as the README and the Renovate how-to say."""
+    render(dst, answers, src=template_url(template), vcs_ref=ref)
     commit_all(dst, f"Scaffold at {ref}")
     return dst
 
@@ -112,7 +113,7 @@ def test_status_lists_versions_and_dirtiness(fleet, template) -> None:
     assert rows["svc-00"]["current"] == OLD and rows["svc-00"]["latest"] == NEW
     assert rows["svc-00"]["behind"] == len(TAGS) - 1 and rows["svc-current"]["behind"] == 0
     assert rows["svc-dirty"]["dirty"] is True and rows["svc-00"]["dirty"] is False
-    assert rows["svc-00"]["template"] == str(template)
+    assert rows["svc-00"]["template"] == template_url(template)
     assert "not valid YAML" in rows["svc-broken"]["error"]
     assert done.returncode == 1, "a broken repo makes status fail"
     table = goldenpath("fleet", "status", str(fleet["svc-00"][0])).stdout
@@ -161,6 +162,7 @@ def test_fleet_update_classifies_every_repo(fleet, tmp_path) -> None:
             assert git(repo, "status", "--porcelain") == "", f"{name} left dirty"
     assert report["counts"] == {
         "up_to_date": 1,
+        "pending": 0,
         "updated": 6,
         "conflicts": 2,
         "check_failed": 1,

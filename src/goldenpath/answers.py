@@ -24,8 +24,13 @@ def read(repo: Path) -> dict[str, Any]:
     path = repo / ANSWERS_FILE
     if not path.is_file():
         raise AnswersError(f"no {ANSWERS_FILE}")
+    return parse(path.read_text())
+
+
+def parse(text: str) -> dict[str, Any]:
+    """Answers from the answers file's text (as `git show REF:.copier-answers.yml` prints it)."""
     try:
-        answers = yaml.safe_load(path.read_text()) or {}
+        answers = yaml.safe_load(text) or {}
     except yaml.YAMLError as error:
         raise AnswersError(f"{ANSWERS_FILE} is not valid YAML: {error}") from error
     if not isinstance(answers, dict):

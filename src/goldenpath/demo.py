@@ -95,10 +95,19 @@ def demo(workdir: Path) -> int:
     return 0
 
 
-def main(argv: Sequence[str] | None = None) -> int:
+def parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="goldenpath demo", description=__doc__.splitlines()[0])
-    parser.add_argument("--workdir", type=Path, default=Path("build") / "demo", help="%(default)s")
-    args = parser.parse_args(argv)
+    parser.add_argument(
+        "--workdir",
+        type=Path,
+        default=Path("build") / "demo",
+        help="where the service is scaffolded (default: %(default)s)",
+    )
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    args = parser().parse_args(argv)
     try:
         return demo(args.workdir.resolve())
     except NotADemoFolder as error:

@@ -186,11 +186,13 @@ def tag_releases(repo: Path, check: str | None = DEFAULT_CHECK, dry_run: bool = 
     return [r.tag for r in missing]
 
 
-def main(argv: Sequence[str] | None = None) -> int:
+def parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="goldenpath release tag", description=__doc__.splitlines()[0]
     )
-    parser.add_argument("--repo", type=Path, default=Path("."), help="the template clone")
+    parser.add_argument(
+        "--repo", type=Path, default=Path("."), help="the template clone (default: this folder)"
+    )
     parser.add_argument(
         "--check",
         default=DEFAULT_CHECK,
@@ -198,7 +200,11 @@ def main(argv: Sequence[str] | None = None) -> int:
         " '' skips it",
     )
     parser.add_argument("--dry-run", action="store_true", help="check, but create no tag")
-    args = parser.parse_args(argv)
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    args = parser().parse_args(argv)
     try:
         created = tag_releases(args.repo, check=args.check or None, dry_run=args.dry_run)
     except (ReleaseError, CommandError) as error:

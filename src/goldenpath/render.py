@@ -21,9 +21,23 @@ def render(
     """Render the template into dst with the given answers (defaults for the rest).
 
     vcs_ref "HEAD" renders the working tree, uncommitted changes included; give a tag to render
-    a release.
+    a release. src is a folder or a URL (`file:///…/x.git`, `https://…`), as users give it.
     """
-    copier.run_copy(
+    render_with_config(dst, answers, src=src, vcs_ref=vcs_ref)
+    return dst
+
+
+def render_with_config(
+    dst: Path,
+    answers: Mapping[str, Any] | None = None,
+    *,
+    src: Path | str = TEMPLATE_ROOT,
+    vcs_ref: str | None = "HEAD",
+) -> tuple[str, ...]:
+    """As render(); returns the rendered release's team-owned path patterns (its copier.yml's
+    `_skip_if_exists`, not yet rendered), read by copier from the release it rendered, wherever
+    that came from."""
+    worker = copier.run_copy(
         str(src),
         str(dst),
         data=dict(answers or {}),
@@ -32,4 +46,5 @@ def render(
         vcs_ref=vcs_ref,
         quiet=True,
     )
-    return dst
+    # Read from the configuration copier loaded for the render (its clone is gone by now).
+    return tuple(worker.template.skip_if_exists)

@@ -1,10 +1,10 @@
 """`goldenpath verify [PATH]`: check a generated repository against the current standards.
 
 Lists every shortfall and exits 1 when there is any: required files, template-owned files the
-team deleted (`copier update` leaves a deleted file deleted, so it would silently stop receiving
-changes), a valid answers file (answers that pass today's rules), the standard Makefile targets, a
-chart that lints and renders with every values file, and alert rules that pass promtool (when
-promtool is installed).
+team deleted (those of the release the repo records, `_src_path` at `_commit`: `copier update`
+leaves a deleted file deleted, so it would silently stop receiving changes), a valid answers file
+(answers that pass today's rules), the standard Makefile targets, a chart that lints and renders
+with every values file, and alert rules that pass promtool (when promtool is installed).
 Warns, without failing, about a template source (`_src_path`) that Renovate cannot follow.
 """
 
@@ -15,17 +15,15 @@ import os
 import re
 import shutil
 import sys
-import tempfile
 from collections.abc import Mapping, Sequence
 from pathlib import Path
 
-import jinja2
 import yaml
 
-from . import TEMPLATE_ROOT
 from . import answers as answers_file
 from .answers import ANSWERS_FILE
-from .proc import git, run
+from .owned import template_owned_files
+from .proc import run
 from .rules import violations
 from .sources import renovate_problem
 
@@ -71,40 +69,36 @@ def check_answers(repo: Path) -> tuple[dict, list[str]]:
     return answers, problems
 
 
-def template_owned_files(src: Path | str, answers: Mapping, vcs_ref: str | None) -> set[str]:
-    """The files the template at vcs_ref renders for these answers, minus the team-owned seeds."""
-    from .render import render
-
-    data = answers_file.questions(answers)
-    with tempfile.TemporaryDirectory(prefix="goldenpath-verify-") as scratch:
-        out = render(Path(scratch) / "repo", data, src=src, vcs_ref=vcs_ref)
-        config = answers_file.read(out)
-        skipped = _team_owned(src, vcs_ref, {**data, **config})
-        files = {
-            str(Path(folder, name).relative_to(out))
-            for folder, dirs, names in os.walk(out)
-            for name in names + [d for d in dirs if Path(folder, d).is_symlink()]
-        }
-    return files - skipped - {ANSWERS_FILE}
-
-
-def _team_owned(src: Path | str, vcs_ref: str | None, answers: Mapping) -> set[str]:
-    """copier.yml's _skip_if_exists paths, rendered with the answers."""
-    if vcs_ref and vcs_ref != "HEAD" and (Path(str(src)) / ".git").exists():
-        text = git(Path(str(src)), "show", f"{vcs_ref}:copier.yml", check=False)
-    else:
-        text = (Path(str(src)) / "copier.yml").read_text()
-    config = yaml.safe_load(text) or {}
-    names = {**answers, "package_name": str(answers.get("service_name", "")).replace("-", "_")}
-    return {jinja2.Template(p).render(**names) for p in config.get("_skip_if_exists", [])}
-
-
 def missing_template_files(
-    repo: Path, answers: Mapping, src: Path | str = TEMPLATE_ROOT, vcs_ref: str | None = "HEAD"
+    repo: Path, answers: Mapping, src: Path | str | None = None, vcs_ref: str | None = None
 ) -> list[str]:
-    """Template-owned files the template renders for the repo's answers that the repo lacks."""
+    """Template-owned files that the release the repo records (`_src_path` at `_commit`, unless
+    src and vcs_ref say otherwise) renders for its answers, and that the repo lacks."""
+    src = src or str(answers["_src_path"])
+    vcs_ref = vcs_ref or recorded_release(answers)[1]
     expected = template_owned_files(src, answers, vcs_ref)
     return sorted(name for name in expected if not os.path.lexists(repo / name))
+
+
+def recorded_release(answers: Mapping) -> tuple[str | None, str]:
+    """(why not, ref): the template ref to compare the repo with, its `_commit`; for a repo made
+    from a local template folder's uncommitted changes (copier then records a commit of its own
+    that the folder does not have), the folder's HEAD, and a sentence saying so."""
+    src, commit = str(answers["_src_path"]), str(answers["_commit"])
+    if Path(src, ".git").exists():
+        known = run(
+            ["git", "rev-parse", "--verify", "--quiet", f"{commit}^{{commit}}"],
+            cwd=Path(src),
+            echo=False,
+            check=False,
+        )
+        if known.returncode != 0:
+            return (
+                f"{ANSWERS_FILE}: _commit {commit} is not in {src} (made from uncommitted"
+                " template changes?): template-owned files are checked against its HEAD",
+                "HEAD",
+            )
+    return None, commit
 
 
 def check_makefile(repo: Path) -> list[str]:
@@ -167,10 +161,19 @@ def verify(repo: Path) -> list[str]:
     if provider in CI_FILES and not (repo / CI_FILES[provider]).is_file():
         problems.append(f"{CI_FILES[provider]} is missing (ci_provider is {provider})")
     if answers.get("service_name") and not any(p.startswith(ANSWERS_FILE) for p in problems):
+        try:
+            missing = missing_template_files(repo, answers)
+        except Exception as error:  # copier raises many kinds; all mean "could not render"
+            missing = []
+            problems.append(
+                f"cannot render the template release the repo records ({answers['_commit']}"
+                f" from {answers['_src_path']}) to check its template-owned files: "
+                + " ".join(str(error).split())
+            )
         problems += [
             f"{name} is missing: it is template-owned, and `copier update` does not bring back a"
             " deleted file (`copier recopy` or `git checkout` restores it)"
-            for name in missing_template_files(repo, answers)
+            for name in missing
             if f"{name} is missing" not in problems
         ]
     problems += check_makefile(repo)
@@ -182,15 +185,29 @@ def verify(repo: Path) -> list[str]:
 
 def warnings(repo: Path) -> list[str]:
     """Shortfalls that do not fail verification: a template source Renovate cannot follow."""
-    src_path = check_answers(repo)[0].get("_src_path")
+    answers, problems = check_answers(repo)
+    src_path = answers.get("_src_path")
     problem = renovate_problem(str(src_path)) if src_path else None
-    return [f"{ANSWERS_FILE}: {problem}"] if problem else []
+    found = [f"{ANSWERS_FILE}: {problem}"] if problem else []
+    if src_path and answers.get("_commit") and not problems:
+        found += [why for why in recorded_release(answers)[:1] if why]
+    return found
+
+
+def parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="goldenpath verify", description=__doc__.splitlines()[0])
+    parser.add_argument(
+        "path",
+        nargs="?",
+        type=Path,
+        default=Path("."),
+        help="the generated repository to check (default: this folder)",
+    )
+    return parser
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="goldenpath verify", description=__doc__.splitlines()[0])
-    parser.add_argument("path", nargs="?", type=Path, default=Path("."))
-    args = parser.parse_args(argv)
+    args = parser().parse_args(argv)
     problems = verify(args.path.resolve())
     for warning in warnings(args.path.resolve()):
         print(f"WARN {warning}")

@@ -1,5 +1,8 @@
 """`goldenpath fleet status`: where each service repository stands against its template.
 
+Each row is the repository's default branch (origin's HEAD, else main or master), whatever branch
+is checked out, with the `template-update-*` branches not merged into it yet.
+
 goldenpath fleet status [REPO ...] [--repos-file FILE] [--discover DIR] [--json]
 """
 
@@ -15,11 +18,11 @@ from pathlib import Path
 from ..args import add_repo_selection, selected_repos
 from ..proc import CommandError
 from ..sources import renovate_problem
-from ..verify import missing_template_files
 from .repos import (
     NotAServiceRepo,
     copier_version,
     is_version,
+    missing_template_files,
     read_state,
     release_versions,
     releases_behind,
@@ -46,7 +49,7 @@ def repo_status(repo: Path) -> dict:
     # A copy made at a release tag records the tag; at any other commit, copier names the version.
     version = state.current if is_version(state.current) else copier_version(repo)
     try:
-        missing = missing_template_files(repo, state.answers, state.src_path, state.current)
+        missing = missing_template_files(state)
     except Exception as error:  # copier raises many kinds; all mean "could not render"
         missing = None
         problem = problem or one_line(f"cannot render the template at {state.current}: {error}")
@@ -57,7 +60,10 @@ def repo_status(repo: Path) -> dict:
         "version": version,
         "latest": latest,
         "behind": releases_behind(version, releases),
+        # The default branch, whose release the row shows, and update branches waiting on it.
         "branch": state.branch,
+        "pending": list(state.pending),
+        "checked_out": state.checked_out,
         "dirty": state.dirty,
         # Template-owned files the repo lacks: `copier update` never brings a deleted file back.
         "missing": missing,
@@ -79,16 +85,28 @@ def one_line(text: str) -> str:
 
 
 def table(rows: list[dict]) -> str:
-    header = ("repo", "current", "latest", "behind", "dirty", "missing", "template / error")
+    header = (
+        "repo",
+        "branch",
+        "current",
+        "latest",
+        "behind",
+        "pending",
+        "dirty",
+        "missing",
+        "template / error",
+    )
     lines = [header]
     for row in rows:
         behind = row.get("behind")
         lines.append(
             (
                 row["repo"],
+                row.get("branch") or "-",
                 current_column(row),
                 row.get("latest") or "-",
                 "?" if behind is None else str(behind),
+                ", ".join(row.get("pending") or []) or "-",
                 "yes" if row.get("dirty") else "no",
                 ", ".join(row.get("missing") or []) or "-",
                 one_line(row.get("error") or row.get("template", ""))
@@ -101,16 +119,21 @@ def table(rows: list[dict]) -> str:
     )
 
 
-def main(argv: Sequence[str] | None = None) -> int:
+def parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="goldenpath fleet status", description=__doc__.splitlines()[0]
     )
     add_repo_selection(parser)
     parser.add_argument("--json", action="store_true", help="print a JSON list instead of a table")
-    args = parser.parse_args(argv)
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    cli = parser()
+    args = cli.parse_args(argv)
     repos = selected_repos(args)
     if not repos:
-        parser.error("no repositories: give paths, --repos-file or --discover")
+        cli.error("no repositories: give paths, --repos-file or --discover")
     rows = [repo_status(repo) for repo in repos]
     print(json.dumps(rows, indent=2) if args.json else table(rows))
     return 1 if any(row.get("error") for row in rows) else 0

@@ -4,10 +4,11 @@
         [--to REF] [--jobs N] [--dry-run] [--branch NAME] [--check CMD]
         [--push local|github] [--json] [--report FILE]
 
-For each repository, in a throw-away clone of its current branch, on a new branch, run `copier
-update` with the saved answers, then classify the result:
+For each repository, in a throw-away clone of its default branch (origin's HEAD, else main or
+master), on a new branch, run `copier update` with the saved answers, then classify the result:
 
   up_to_date    already at the target release (or the update changed nothing)
+  pending       the update branch already exists, waiting to be merged: nothing done
   updated       clean update, committed on the branch with a provenance trailer, fetched back into
                 the repository (not with --dry-run), then published
   conflicts     copier left conflicts (unmerged files, conflict markers or .rej files): listed,
@@ -15,7 +16,7 @@ update` with the saved answers, then classify the result:
   check_failed  --check CMD failed on the updated tree: nothing fetched back
   failed        the update could not run (dirty tree, no answers file, copier error): the reason
 
-The repository's working tree and current branch are never touched: it only gains the update
+The repository's working tree and its branches are never touched: it only gains the update
 branch. The run ends with a summary grouped by outcome and exits 1 when any repository conflicted
 or failed. `--json` prints the report (schema: goldenpath/fleet/report.schema.json, documented in
 docs/reference/fleet-report.md).
@@ -42,7 +43,7 @@ from ..proc import CommandError, git, run
 from .pushers import GitHubPullRequestPusher, LocalBranchPusher, PublishError, Pusher
 from .repos import NotAServiceRepo, read_state, release_versions
 
-OUTCOMES = ("up_to_date", "updated", "conflicts", "check_failed", "failed")
+OUTCOMES = ("up_to_date", "pending", "updated", "conflicts", "check_failed", "failed")
 FAILING = {"conflicts", "check_failed", "failed"}
 CONFLICT_MARKERS = ("<<<<<<< ", ">>>>>>> ")
 SCHEMA_VERSION = 1
@@ -190,7 +191,8 @@ def _update(repo: Path, settings: Settings, outcome: Outcome, work: Path) -> Non
     branch = settings.branch or f"template-update-{target}"
     outcome.branch = branch
     if git(repo, "branch", "--list", branch):
-        outcome.reason = f"branch {branch} already exists"
+        outcome.outcome = "pending"
+        outcome.reason = f"{branch} is waiting to be merged (merge or delete it to update again)"
         return
     git(repo, "clone", "--quiet", "--branch", state.branch, str(repo), str(work))
     git(work, "checkout", "--quiet", "-b", branch)
@@ -311,6 +313,7 @@ def summary(results: list[Outcome]) -> str:
             detail = {
                 "updated": f"{r.from_} -> {r.to} on {r.branch} ({r.published or 'dry run'})",
                 "up_to_date": f"at {r.to or r.from_}",
+                "pending": f"{r.branch} is waiting to be merged",
                 "conflicts": "conflicts in " + ", ".join(r.files),
             }.get(outcome, r.reason or "")
             lines.append(f"  {r.repo}: {detail}")
@@ -325,35 +328,59 @@ def make_pusher(args: argparse.Namespace) -> Pusher:
     return LocalBranchPusher()
 
 
-def main(argv: Sequence[str] | None = None) -> int:
+def parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="goldenpath fleet update", description=__doc__.splitlines()[0]
     )
     add_repo_selection(parser)
     parser.add_argument("--to", help="template ref to update to (default: its newest release tag)")
-    parser.add_argument("--jobs", type=int, default=1, help="repositories updated at once")
+    parser.add_argument(
+        "--jobs", type=int, default=1, help="repositories updated at once (default: %(default)s)"
+    )
     parser.add_argument("--dry-run", action="store_true", help="update throw-away clones only")
     parser.add_argument("--branch", help="update branch name (default: template-update-<ref>)")
     parser.add_argument("--check", metavar="CMD", help="shell command that must pass on the update")
-    parser.add_argument("--push", choices=("local", "github"), default="local")
-    parser.add_argument("--github-api", default="https://api.github.com")
-    parser.add_argument("--github-repo", help="owner/name (default: from the remote's URL)")
-    parser.add_argument("--remote", default="origin")
+    parser.add_argument(
+        "--push",
+        choices=("local", "github"),
+        default="local",
+        help="where each update branch goes: local keeps it in the repository; github pushes it"
+        " to --remote and opens a pull request, with GITHUB_TOKEN (default: %(default)s)",
+    )
+    parser.add_argument(
+        "--github-api",
+        default="https://api.github.com",
+        metavar="URL",
+        help="GitHub's REST API, for GitHub Enterprise (with --push github; default: %(default)s)",
+    )
+    parser.add_argument(
+        "--github-repo", help="owner/name (with --push github; default: from the remote's URL)"
+    )
+    parser.add_argument(
+        "--remote",
+        default="origin",
+        help="the git remote the branch is pushed to (with --push github; default: %(default)s)",
+    )
     parser.add_argument("--json", action="store_true", help="print the JSON report on stdout")
     parser.add_argument("--report", type=Path, help="also write the JSON report to this file")
-    args = parser.parse_args(argv)
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    cli = parser()
+    args = cli.parse_args(argv)
     repos = selected_repos(args)
     if not repos:
-        parser.error("no repositories: give paths, --repos-file or --discover")
+        cli.error("no repositories: give paths, --repos-file or --discover")
     if args.jobs < 1:
-        parser.error("--jobs must be at least 1")
+        cli.error("--jobs must be at least 1")
     if (
         args.branch
         and run(
             ["git", "check-ref-format", "--branch", args.branch], echo=False, check=False
         ).returncode
     ):
-        parser.error(f"--branch {args.branch!r} is not a valid git branch name")
+        cli.error(f"--branch {args.branch!r} is not a valid git branch name")
     settings = Settings(
         to=args.to,
         branch=args.branch,

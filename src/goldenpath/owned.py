@@ -1,0 +1,56 @@
+"""Which files a template release owns in a service repository.
+
+A release is rendered once per process for each CI provider asked about (the one answer that
+decides which files exist, besides the names), under a stand-in service name; each repository's
+list is that render with its own names put in, minus the release's team-owned files
+(`_skip_if_exists`). So `fleet status` and `fleet report` render a release once, not once per
+repository. A render fails with whatever copier raises (an unreachable source, a commit the
+template does not have).
+"""
+
+from __future__ import annotations
+
+import os
+import tempfile
+from collections.abc import Mapping
+from functools import cache
+from pathlib import Path
+
+import jinja2
+
+from .answers import ANSWERS_FILE
+
+# The stand-in names: a valid service name (DNS-1123) and its package, found in no template path.
+PROBE_SERVICE = "gp-probe-svc"
+PROBE_PACKAGE = PROBE_SERVICE.replace("-", "_")
+
+
+@cache
+def rendered_release(src: str, vcs_ref: str | None, ci_provider: str | None) -> tuple:
+    """(files, team-owned patterns) of the release at vcs_ref, rendered with PROBE_SERVICE."""
+    from .render import render_with_config
+
+    data = {"service_name": PROBE_SERVICE}
+    if ci_provider:
+        data["ci_provider"] = ci_provider
+    with tempfile.TemporaryDirectory(prefix="goldenpath-release-") as scratch:
+        out = Path(scratch) / "repo"
+        patterns = render_with_config(out, data, src=src, vcs_ref=vcs_ref)
+        files = frozenset(
+            str(Path(folder, name).relative_to(out))
+            for folder, dirs, names in os.walk(out)
+            for name in names + [d for d in dirs if Path(folder, d).is_symlink()]
+        )
+    return files - {ANSWERS_FILE}, patterns
+
+
+def template_owned_files(src: Path | str, answers: Mapping, vcs_ref: str | None) -> set[str]:
+    """The files the template at vcs_ref renders for these answers, minus the team-owned seeds."""
+    service = str(answers.get("service_name", ""))
+    names = {**answers, "service_name": service, "package_name": service.replace("-", "_")}
+    files, patterns = rendered_release(str(src), vcs_ref, answers.get("ci_provider"))
+    mine = {
+        path.replace(PROBE_PACKAGE, names["package_name"]).replace(PROBE_SERVICE, service)
+        for path in files
+    }
+    return mine - {jinja2.Template(p).render(**names) for p in patterns}
