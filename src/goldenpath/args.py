@@ -22,8 +22,9 @@ def add_repo_selection(parser: argparse.ArgumentParser) -> None:
     )
 
 
-def selected_repos(args: argparse.Namespace) -> list[Path]:
-    """The repositories named on the command line, in a file, or discovered; de-duplicated."""
+def selected_repos(args: argparse.Namespace, git_repos: bool = False) -> list[Path]:
+    """The repositories named on the command line, in a file, or discovered (with git_repos,
+    every git repository too, made from the template or not); de-duplicated."""
     repos: list[Path] = list(args.repos)
     if args.repos_file:
         for line in args.repos_file.read_text().splitlines():
@@ -31,15 +32,16 @@ def selected_repos(args: argparse.Namespace) -> list[Path]:
             if line:
                 repos.append(Path(line))
     if args.discover:
-        repos += discover(args.discover)
+        repos += discover(args.discover, git_repos)
     seen: dict[Path, None] = {}
     for repo in repos:
         seen.setdefault(repo.resolve(), None)
     return list(seen)
 
 
-def discover(root: Path) -> list[Path]:
-    """Every folder below root holding an answers file; symlinked folders are followed (once)."""
+def discover(root: Path, git_repos: bool = False) -> list[Path]:
+    """Every folder below root holding an answers file (with git_repos, or a `.git`: a git
+    repository, whose folders are not searched further); symlinked folders are followed (once)."""
     found, seen = [], set()
     for folder, dirs, files in os.walk(root, followlinks=True):
         real = os.path.realpath(folder)
@@ -47,7 +49,8 @@ def discover(root: Path) -> list[Path]:
             dirs[:] = []
             continue
         seen.add(real)
-        dirs[:] = sorted(d for d in dirs if d != ".git")
-        if ANSWERS_FILE in files:
+        is_git = ".git" in dirs or ".git" in files
+        dirs[:] = [] if git_repos and is_git else sorted(d for d in dirs if d != ".git")
+        if ANSWERS_FILE in files or (git_repos and is_git):
             found.append(Path(folder))
     return sorted(found)

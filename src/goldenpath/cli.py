@@ -14,6 +14,10 @@ COMMANDS = {
         "where each service repo stands against the template",
     ),
     "fleet update": ("goldenpath.fleet.update", "take a template release into many repos at once"),
+    "fleet report": (
+        "goldenpath.fleet.report",
+        "the fleet on one page: releases, lag, adoption (JSON and HTML)",
+    ),
     "release tag": (
         "goldenpath.release",
         "create the template's release tags from releases.toml",

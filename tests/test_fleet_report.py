@@ -1,0 +1,154 @@
+"""`goldenpath fleet report` over a mixed fleet of real repositories scaffolded from the
+template's URL at its real releases (tests/support/fleet.py): every row says what its repository
+is, bad input included; the fleet's figures are right; the JSON follows its schema in docs/; each
+release is rendered once, not once per repository; the page needs no network."""
+
+import json
+import re
+import statistics
+import subprocess
+import sys
+from html.parser import HTMLParser
+from pathlib import Path
+
+import jsonschema
+import pytest
+
+from .support.fleet import mixed_fleet
+from .support.releases import NEW, OLD, tagged_template, template_url
+
+ROOT = Path(__file__).resolve().parents[1]
+SCHEMA = json.loads((ROOT / "docs/reference/fleet-overview.schema.json").read_text())
+
+
+@pytest.fixture(scope="module")
+def fleet(tmp_path_factory):
+    """(expected per repository name, JSON report, HTML page, the command's stderr)."""
+    url = template_url(tagged_template(tmp_path_factory.mktemp("releases") / "template"))
+    root = tmp_path_factory.mktemp("fleet")
+    expected = mixed_fleet(url, root)
+    out = tmp_path_factory.mktemp("report")
+    done = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "goldenpath",
+            "fleet",
+            "report",
+            "--discover",
+            str(root),
+            "--json",
+            str(out / "fleet.json"),
+            "--html",
+            str(out / "fleet.html"),
+        ],
+        capture_output=True,
+        text=True,
+    )
+    assert done.returncode == 0, done.stderr[-3000:]
+    report = json.loads((out / "fleet.json").read_text())
+    return expected, report, (out / "fleet.html").read_text(), done.stderr
+
+
+def rows(report) -> dict[str, dict]:
+    return {Path(row["repo"]).name: row for row in report["repos"]}
+
+
+def test_every_repo_has_a_row_saying_what_it_is(fleet) -> None:
+    expected, report, _, _ = fleet
+    found = rows(report)
+    assert set(found) == set(expected)
+    for name, want in expected.items():
+        row = found[name]
+        assert row["on_template"] is want.on_template, (name, row)
+        assert row["owner"] == want.owner, (name, row)
+        assert row["releases_behind"] == want.behind, (name, row)
+        assert row["renovate"] is want.renovate, (name, row)
+        assert row["pending"] == list(want.pending), (name, row)
+        if want.error:
+            assert want.error in (row["error"] or ""), (name, row)
+        else:
+            assert row["error"] is None, (name, row)
+        if want.rendered:
+            assert row["changed"] == list(want.changed), (name, row)
+            assert row["missing"] == list(want.missing), (name, row)
+    current = found["svc-current"]
+    assert current["release"] == current["version"] == current["latest"] == NEW
+    assert current["service"] == "svc-current" and current["branch"] == "main"
+    assert re.match(r"\d{4}-\d\d-\d\dT", current["last_template_update"])
+    assert found["svc-between"]["release"] is None
+    assert found["svc-between"]["version"].startswith(f"{OLD[1:]}.post")
+    assert found["plain-repo"]["releases_behind"] is None and found["plain-repo"]["error"] is None
+
+
+def test_fleet_totals_are_the_fleets_figures(fleet) -> None:
+    expected, report, _, stderr = fleet
+    totals = report["totals"]
+    on_template = [e for e in expected.values() if e.on_template]
+    lags = [e.behind for e in on_template if e.behind is not None]
+    assert totals["repos"] == len(expected) and totals["on_template"] == len(on_template)
+    assert totals["adoption"] == round(len(on_template) / len(expected), 4)
+    assert totals["measured"] == len(lags)
+    assert totals["on_newest"] == lags.count(0)
+    assert totals["share_on_newest"] == round(lags.count(0) / len(lags), 4)
+    assert totals["share_within_one"] == round(sum(lag <= 1 for lag in lags) / len(lags), 4)
+    assert totals["median_lag"] == statistics.median(lags)
+    assert sum(totals["lag"].values()) == len(lags)
+    assert sum(totals["versions"].values()) == len(on_template)
+    assert totals["errors"] == sum(1 for e in expected.values() if e.error)
+    assert totals["renovate"] == sum(1 for e in on_template if e.renovate)
+    assert totals["pending_updates"] == 1
+    assert totals["changed_template_files"] == totals["missing_template_files"] == 1
+    teams = totals["teams"]
+    assert teams["payments"]["repos"] == 2 and teams["payments"]["on_newest"] == 1
+    assert teams["risk"]["unknown"] == 1, teams["risk"]  # the unknown commit
+    # No release of the template ships policies yet: no rate rather than a made-up 100%.
+    assert totals["policies_checked"] == 0 and totals["policy_pass_rate"] is None
+    assert f"{totals['repos']} repositories" in stderr
+
+
+def test_report_follows_its_schema(fleet) -> None:
+    _, report, _, _ = fleet
+    jsonschema.validate(report, SCHEMA, format_checker=jsonschema.FormatChecker())
+    broken = json.loads(json.dumps(report))
+    broken["totals"]["adoption"] = 1.5
+    with pytest.raises(jsonschema.ValidationError):
+        jsonschema.validate(broken, SCHEMA)
+
+
+def test_each_release_is_rendered_once(fleet) -> None:
+    expected, report, _, _ = fleet
+    distinct = {e.rendered for e in expected.values() if e.rendered}
+    renders_needed = sum(1 for e in expected.values() if e.rendered)
+    assert report["renders"] == len(distinct) < renders_needed, report["renders"]
+
+
+class Figures(HTMLParser):
+    """Elements with an id and a data-value, and every URL-bearing attribute."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.values: dict[str, str] = {}
+        self.urls: list[str] = []
+        self.tags: set[str] = set()
+
+    def handle_starttag(self, tag, attrs) -> None:
+        found = dict(attrs)
+        self.tags.add(tag)
+        if "id" in found and "data-value" in found:
+            self.values[found["id"]] = found["data-value"]
+        self.urls += [v for k, v in attrs if k in ("src", "href", "srcset", "action") and v]
+
+
+def test_page_is_self_contained_and_shows_the_report(fleet) -> None:
+    expected, report, page, _ = fleet
+    figures = Figures()
+    figures.feed(page)
+    assert not figures.urls and not {"script", "link", "iframe", "img"} & figures.tags
+    assert "url(" not in page and "@import" not in page
+    totals = report["totals"]
+    assert float(figures.values["kpi-adoption"]) == totals["adoption"]
+    assert float(figures.values["kpi-median-lag"]) == totals["median_lag"]
+    assert figures.values["kpi-policy-pass-rate"] == ""
+    for name in expected:
+        assert name in page
