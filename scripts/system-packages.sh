@@ -2,7 +2,8 @@
 # Installs the Debian packages that the test tiers need when they are missing: promtool and Prometheus
 # (monitoring), the Pushgateway (batch job metrics), Java (the Spark scoring test), podman, buildah,
 # runc and debootstrap (real image builds and runs), wrk (load), nodejs and npm (the schema
-# validators of tests/schemas/, Renovate in tools/renovate/).
+# validators of tests/schemas/, Renovate in tools/renovate/), chromium (the fleet report page,
+# opened headless).
 # Needs root and apt-get; elsewhere it names what is missing and fails, so no test silently skips.
 set -euo pipefail
 
@@ -17,6 +18,7 @@ declare -A command_of=(
   [wrk]=wrk
   [nodejs]=node
   [npm]=npm
+  [chromium]=chromium
 )
 export PATH="$PATH:/usr/sbin:/sbin"
 

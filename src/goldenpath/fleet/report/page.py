@@ -45,7 +45,8 @@ def bar_chart(key: str, title: str, counts: dict[str, int], color: str = BAR) ->
             f'<figure id="chart-{key}"><figcaption>{escape(title)}</figcaption>'
             '<p class="none">no data yet</p></figure>'
         )
-    row, label_w, bar_w = 24, 150, 260
+    row, bar_w = 24, 260
+    label_w = max(90, 8 + 7 * max(len(name) for name in counts))
     top = max(counts.values()) or 1
     height = row * len(counts) + 8
     parts = [
@@ -155,7 +156,12 @@ def render_page(report: dict) -> str:
             percent(totals["policy_pass_rate"]),
         ),
         tile("renovate", "repos Renovate can update", totals["renovate"], str(totals["renovate"])),
-        tile("errors", "repos that could not be read", totals["errors"], str(totals["errors"])),
+        tile(
+            "errors",
+            "repos with a problem (see the table)",
+            totals["errors"],
+            str(totals["errors"]),
+        ),
     ]
     failures_by_team = {
         team: figures.get("policy_failures", 0)
