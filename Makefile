@@ -13,7 +13,7 @@ export PATH := $(BIN):$(PATH)
 export BENTOML_DO_NOT_TRACK := true
 
 .DEFAULT_GOAL := help
-.PHONY: help install system-packages schemas demo test test-fast lint docs golden questions lock bench-image bench-fleet bench-serving bench-reliability bench-batch
+.PHONY: help install system-packages schemas demo test test-fast lint docs golden questions lock bench-image bench-fleet bench-fleet-report bench-serving bench-reliability bench-batch
 
 help: ## List the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  %-16s %s\n", $$1, $$2}'
@@ -65,6 +65,9 @@ bench-image: install system-packages ## Image size and cold start against BentoM
 bench-fleet: install ## Fleet update: serial copier loop against goldenpath fleet update --jobs 2, interleaved
 	$(BIN)/python -m benchmarks.fleet.run --repos $(or $(REPOS),20) --jobs $(or $(JOBS),2) \
 		--rounds $(or $(ROUNDS),3) $(if $(COMPARE),--compare $(COMPARE))
+
+bench-fleet-report: install ## Fleet report: 200 repositories on three releases, at most 60 s
+	$(BIN)/python -m benchmarks.fleet.report --repos $(or $(REPOS),200) --rounds $(or $(ROUNDS),3)
 
 bench-serving: install system-packages ## Serving: generated service against FastAPI + uvicorn (wrk)
 	$(BIN)/python -m pip install --quiet -e '.[test,bench]'
