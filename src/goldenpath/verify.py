@@ -20,6 +20,7 @@ from pathlib import Path
 
 import yaml
 
+from . import TEMPLATE_ROOT
 from . import answers as answers_file
 from .answers import ANSWERS_FILE
 from .owned import template_owned_files
@@ -75,30 +76,9 @@ def missing_template_files(
     """Template-owned files that the release the repo records (`_src_path` at `_commit`, unless
     src and vcs_ref say otherwise) renders for its answers, and that the repo lacks."""
     src = src or str(answers["_src_path"])
-    vcs_ref = vcs_ref or recorded_release(answers)[1]
+    vcs_ref = vcs_ref or str(answers["_commit"])
     expected = template_owned_files(src, answers, vcs_ref)
     return sorted(name for name in expected if not os.path.lexists(repo / name))
-
-
-def recorded_release(answers: Mapping) -> tuple[str | None, str]:
-    """(why not, ref): the template ref to compare the repo with, its `_commit`; for a repo made
-    from a local template folder's uncommitted changes (copier then records a commit of its own
-    that the folder does not have), the folder's HEAD, and a sentence saying so."""
-    src, commit = str(answers["_src_path"]), str(answers["_commit"])
-    if Path(src, ".git").exists():
-        known = run(
-            ["git", "rev-parse", "--verify", "--quiet", f"{commit}^{{commit}}"],
-            cwd=Path(src),
-            echo=False,
-            check=False,
-        )
-        if known.returncode != 0:
-            return (
-                f"{ANSWERS_FILE}: _commit {commit} is not in {src} (made from uncommitted"
-                " template changes?): template-owned files are checked against its HEAD",
-                "HEAD",
-            )
-    return None, commit
 
 
 def check_makefile(repo: Path) -> list[str]:
@@ -153,7 +133,9 @@ def check_rules(repo: Path) -> list[str]:
     return problems
 
 
-def verify(repo: Path) -> list[str]:
+def verify(repo: Path, notes: list[str] | None = None) -> list[str]:
+    """What is wrong with repo; what could only be checked in part is added to notes."""
+    notes = [] if notes is None else notes
     problems = [f"{name} is missing" for name in REQUIRED_FILES if not (repo / name).exists()]
     answers, answer_problems = check_answers(repo)
     problems += answer_problems
@@ -164,12 +146,14 @@ def verify(repo: Path) -> list[str]:
         try:
             missing = missing_template_files(repo, answers)
         except Exception as error:  # copier raises many kinds; all mean "could not render"
-            missing = []
-            problems.append(
-                f"cannot render the template release the repo records ({answers['_commit']}"
-                f" from {answers['_src_path']}) to check its template-owned files: "
-                + " ".join(str(error).split())
+            # An unreachable source, or a copy of uncommitted template changes (copier records
+            # a commit the source never had): the template this goldenpath ships stands in.
+            notes.append(
+                f"{ANSWERS_FILE}: cannot render the release it records ({answers['_commit']} from"
+                f" {answers['_src_path']}: {' '.join(str(error).split())[:300]}); template-owned"
+                " files are checked against the template goldenpath ships"
             )
+            missing = missing_template_files(repo, answers, TEMPLATE_ROOT, "HEAD")
         problems += [
             f"{name} is missing: it is template-owned, and `copier update` does not bring back a"
             " deleted file (`copier recopy` or `git checkout` restores it)"
@@ -185,13 +169,9 @@ def verify(repo: Path) -> list[str]:
 
 def warnings(repo: Path) -> list[str]:
     """Shortfalls that do not fail verification: a template source Renovate cannot follow."""
-    answers, problems = check_answers(repo)
-    src_path = answers.get("_src_path")
+    src_path = check_answers(repo)[0].get("_src_path")
     problem = renovate_problem(str(src_path)) if src_path else None
-    found = [f"{ANSWERS_FILE}: {problem}"] if problem else []
-    if src_path and answers.get("_commit") and not problems:
-        found += [why for why in recorded_release(answers)[:1] if why]
-    return found
+    return [f"{ANSWERS_FILE}: {problem}"] if problem else []
 
 
 def parser() -> argparse.ArgumentParser:
@@ -208,8 +188,9 @@ def parser() -> argparse.ArgumentParser:
 
 def main(argv: Sequence[str] | None = None) -> int:
     args = parser().parse_args(argv)
-    problems = verify(args.path.resolve())
-    for warning in warnings(args.path.resolve()):
+    notes: list[str] = []
+    problems = verify(args.path.resolve(), notes)
+    for warning in [*warnings(args.path.resolve()), *notes]:
         print(f"WARN {warning}")
     for problem in problems:
         print(f"FAIL {problem}")
