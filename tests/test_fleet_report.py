@@ -14,6 +14,8 @@ from pathlib import Path
 import jsonschema
 import pytest
 
+from goldenpath.owned import PATH_ANSWERS
+
 from .support.fleet import mixed_fleet
 from .support.releases import NEW, OLD, tagged_template, template_url
 
@@ -152,3 +154,16 @@ def test_page_is_self_contained_and_shows_the_report(fleet) -> None:
     assert figures.values["kpi-policy-pass-rate"] == ""
     for name in expected:
         assert name in page
+
+
+def test_only_the_answers_the_report_renders_per_decide_which_files_exist() -> None:
+    """goldenpath.owned renders a release once per combination of PATH_ANSWERS: an answer that
+    a template path's condition names, and that list lacks, would make it list wrong files."""
+    template = ROOT / "templates" / "model-service"
+    paths = " ".join(str(path.relative_to(template)) for path in template.rglob("*"))
+    named = set(re.findall(r"{%-?\s*if\s+(\w+)", paths))
+    assert named and named <= set(PATH_ANSWERS), named - set(PATH_ANSWERS)
+    copier_yml = (ROOT / "copier.yml").read_text()
+    assert not re.search(r"^_exclude:", copier_yml, re.MULTILINE), (
+        "an _exclude by answer decides which files exist too"
+    )

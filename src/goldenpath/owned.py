@@ -1,11 +1,11 @@
 """Which files a template release owns in a service repository.
 
 A release is rendered once per process for each CI provider asked about (the one answer that
-decides which files exist, besides the names), under a stand-in service name; each repository's
-list is that render with its own names put in, minus the release's team-owned files
+decides which files exist, besides the names: PATH_ANSWERS), under a stand-in service name; each
+repository's list is that render with its own names put in, minus the release's team-owned files
 (`_skip_if_exists`). So `fleet status` and `fleet report` render a release once, not once per
 repository. A render fails with whatever copier raises (an unreachable source, a commit the
-template does not have).
+template does not have). docs/decisions/0015-fleet-report-one-render-per-release.md says why.
 """
 
 from __future__ import annotations
@@ -23,16 +23,19 @@ from .answers import ANSWERS_FILE
 # The stand-in names: a valid service name (DNS-1123) and its package, found in no template path.
 PROBE_SERVICE = "gp-probe-svc"
 PROBE_PACKAGE = PROBE_SERVICE.replace("-", "_")
+# The answers a template path's condition names (`{% if ci_provider == 'github' %}.github...`):
+# a render is made per combination of them (tests/test_fleet_report.py keeps this list whole).
+PATH_ANSWERS = ("ci_provider",)
 
 
 @cache
-def rendered_release(src: str, vcs_ref: str | None, ci_provider: str | None) -> tuple:
-    """(files, team-owned patterns) of the release at vcs_ref, rendered with PROBE_SERVICE."""
+def rendered_release(src: str, vcs_ref: str | None, shaping: tuple) -> tuple:
+    """(files, team-owned patterns) of the release at vcs_ref, rendered with PROBE_SERVICE and
+    the path-shaping answers given ((name, value) pairs)."""
     from .render import render_with_config
 
     data = {"service_name": PROBE_SERVICE}
-    if ci_provider:
-        data["ci_provider"] = ci_provider
+    data.update((name, value) for name, value in shaping if value is not None)
     with tempfile.TemporaryDirectory(prefix="goldenpath-release-") as scratch:
         out = Path(scratch) / "repo"
         patterns = render_with_config(out, data, src=src, vcs_ref=vcs_ref)
@@ -48,7 +51,8 @@ def template_owned_files(src: Path | str, answers: Mapping, vcs_ref: str | None)
     """The files the template at vcs_ref renders for these answers, minus the team-owned seeds."""
     service = str(answers.get("service_name", ""))
     names = {**answers, "service_name": service, "package_name": service.replace("-", "_")}
-    files, patterns = rendered_release(str(src), vcs_ref, answers.get("ci_provider"))
+    shaping = tuple((name, answers.get(name)) for name in PATH_ANSWERS)
+    files, patterns = rendered_release(str(src), vcs_ref, shaping)
     mine = {
         path.replace(PROBE_PACKAGE, names["package_name"]).replace(PROBE_SERVICE, service)
         for path in files
