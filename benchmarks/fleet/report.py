@@ -30,7 +30,7 @@ from benchmarks.machine import machine, now, package_versions
 from goldenpath.proc import run
 from goldenpath.render import render
 from tests.support.project import commit_all
-from tests.support.releases import TAGS, tagged_template, template_url
+from tests.support.releases import CANDIDATE, TAGS, tagged_template, template_url
 
 ROOT = Path(__file__).resolve().parents[2]
 WORK = ROOT / "benchmarks" / "work" / "fleet-report"
@@ -162,6 +162,14 @@ def main(argv: list[str] | None = None) -> int:
         f"copier {result['versions']['copier']}; `goldenpath fleet report --discover` over"
         f" {args.repos} repositories on {', '.join(RELEASES)} ({on_release}); {args.rounds} rounds;"
         " median (range).",
+        *(
+            [
+                f"{CANDIDATE} is the working tree under test, tagged as the next release in the"
+                " throw-away template repository (tests/support/releases.py)."
+            ]
+            if CANDIDATE in RELEASES
+            else []
+        ),
         "",
         "| seconds | per repository | CPU s | other load, cores | load avg | renders |",
         "|---|---|---|---|---|---|",
