@@ -39,12 +39,12 @@ demo: install ## Scaffold the default service into build/, train, serve, send a 
 test: install system-packages schemas ## Run every test (installs what they need first)
 	$(BIN)/python -m pytest $(PYTEST_ARGS)
 
-test-fast: install schemas ## Run the tests that take seconds, not minutes
-	$(BIN)/python -m pytest -m "not generated_make and not server and not renovate" $(PYTEST_ARGS)
+test-fast: install schemas ## Run the unit and render tiers (tests/unit, tests/render): a few minutes
+	$(BIN)/python -m pytest tests/unit tests/render $(PYTEST_ARGS)
 
 lint: install ## Lint the template repo's own Python
-	$(BIN)/ruff check src tests tools benchmarks
-	$(BIN)/ruff format --check src tests tools benchmarks
+	$(BIN)/ruff check src devkit tests tools benchmarks
+	$(BIN)/ruff format --check src devkit tests tools benchmarks
 
 docs: install ## Build the documentation site in strict mode into build/site/
 	$(BIN)/mkdocs build --strict --quiet
@@ -56,8 +56,8 @@ golden: install ## Regenerate the shipped OpenAPI document, then tests/golden/de
 questions: install ## Regenerate the questions tables (README.md, docs/reference/questions.md) from copier.yml
 	$(BIN)/python -m tools.questions
 
-lock: install ## Re-resolve the generated repo's uv.lock (templates/model-service/uv.lock.jinja)
-	$(BIN)/python -m tools.relock
+lock: install ## Re-lock the generated repo (templates/model-service/uv.lock.jinja); UPGRADE=1 upgrades every package
+	$(BIN)/python -m tools.relock $(if $(UPGRADE),--upgrade)
 
 bench-image: install system-packages ## Image size and cold start against BentoML's Dockerfile
 	$(BIN)/python -m benchmarks.image.run

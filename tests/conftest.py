@@ -10,8 +10,8 @@ os.environ["BENTOML_DO_NOT_TRACK"] = "true"
 
 import pytest
 
-from .support.answers import answer_sets
-from .support.project import copy_project
+from devkit.answers import answer_sets
+from devkit.project import copy_project
 
 ANSWER_SETS = answer_sets()
 

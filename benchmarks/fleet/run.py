@@ -3,7 +3,7 @@
     make bench-fleet [REPOS=20] [JOBS=2] [ROUNDS=3] [COMPARE=<git ref>]
 
 Generates REPOS service repositories at the oldest release of a throw-away template repository
-with real release tags (tests/support/releases.py: OLD), with varied answers and a team edit each.
+with real release tags (devkit/releases.py: OLD), with varied answers and a team edit each.
 Every contender starts each round from its own copy of that set, updating it to the newest release
 (NEW), and the contenders alternate over ROUNDS rounds (the order reversed every other round):
 
@@ -36,9 +36,9 @@ from pathlib import Path
 import jsonschema
 
 from benchmarks.machine import cpu_busy_s, load_average, machine, now, package_versions
+from devkit.project import commit_all
+from devkit.releases import NEW, OLD, tagged_template
 from goldenpath.render import render
-from tests.support.project import commit_all
-from tests.support.releases import NEW, OLD, tagged_template
 
 ROOT = Path(__file__).resolve().parents[2]
 WORK = ROOT / "benchmarks" / "work" / "fleet"

@@ -47,10 +47,10 @@ from benchmarks.machine import (
     tree_cpu_s,
     venv_versions,
 )
+from devkit.load import ROW
+from devkit.project import commit_all, copy_project
 from goldenpath.localservice import Server, bentoml_serve, http, serving
 from goldenpath.proc import run
-from tests.support.load import ROW
-from tests.support.project import commit_all, copy_project
 
 ROOT = Path(__file__).resolve().parents[2]
 HERE = Path(__file__).resolve().parent

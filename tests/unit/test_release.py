@@ -1,0 +1,167 @@
+"""`goldenpath release tag`: the recorded releases become annotated tags in a clone, and nothing is
+tagged when the record, the tree or the check disagree."""
+
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+from packaging.version import Version
+
+from devkit.project import commit_all, git
+from devkit.releases import ROOT
+from goldenpath.release import ReleaseError, changelog_section, parse_record, read_record
+
+RECORD = read_record(ROOT)
+NEWEST = Version(RECORD[-1].version)
+# Versions after the newest recorded release, for records that must be refused.
+PATCH = f"{NEWEST.major}.{NEWEST.minor}.{NEWEST.micro + 1}"
+NEXT, AFTER, LATER = (f"{NEWEST.major}.{NEWEST.minor + n}.0" for n in (1, 2, 3))
+
+
+def release_tag(clone: Path, *args: str) -> subprocess.CompletedProcess:
+    return subprocess.run(
+        [sys.executable, "-m", "goldenpath", "release", "tag", "--repo", str(clone), *args],
+        capture_output=True,
+        text=True,
+    )
+
+
+@pytest.fixture
+def clone(tmp_path) -> Path:
+    dst = tmp_path / "template"
+    subprocess.run(["git", "clone", "--quiet", str(ROOT), str(dst)], check=True)
+    (dst / "releases.toml").write_text((ROOT / "releases.toml").read_text())
+    return dst
+
+
+def tags(repo: Path) -> list[str]:
+    return git(repo, "tag", "--list").split()
+
+
+def record_entry(version: str, commit: str, date: str = RECORD[-1].date.isoformat()) -> str:
+    return (
+        f'\n[[release]]\nversion = "{version}"\ndate = {date}\ncommit = "{commit}"\n'
+        'must_do = "nothing"\n'
+    )
+
+
+def test_tags_every_recorded_release_at_its_commit(clone, tmp_path) -> None:
+    seen = tmp_path / "seen"
+    done = release_tag(clone, "--check", f"git rev-parse HEAD >> {seen}")
+    assert done.returncode == 0, done.stderr
+    assert tags(clone) == [release.tag for release in RECORD]
+    # The check ran once per release, in a tree at the release's commit.
+    assert seen.read_text().split() == [release.commit for release in RECORD]
+    for release in RECORD:
+        assert git(clone, "rev-parse", f"{release.tag}^{{commit}}") == release.commit
+        assert git(clone, "cat-file", "-t", release.tag) == "tag", "annotated, not lightweight"
+        message = git(clone, "tag", "--list", "--format=%(contents)", release.tag)
+        changelog = git(clone, "show", f"{release.commit}:CHANGELOG.md")
+        assert changelog_section(changelog, release.version) in message
+        assert release.must_do in message
+    again = release_tag(clone, "--check", "false")
+    assert again.returncode == 0 and "every recorded release is tagged" in again.stdout
+
+
+def test_tags_are_the_same_objects_in_every_clone(clone, tmp_path) -> None:
+    other = tmp_path / "other"
+    subprocess.run(["git", "clone", "--quiet", str(clone), str(other)], check=True)
+    (other / "releases.toml").write_text((clone / "releases.toml").read_text())
+    for repo in (clone, other):
+        assert release_tag(repo, "--check", "").returncode == 0
+    for release in RECORD:
+        assert git(clone, "rev-parse", release.tag) == git(other, "rev-parse", release.tag)
+
+
+def test_a_failing_check_tags_nothing(clone) -> None:
+    done = release_tag(clone, "--check", "echo broken build; exit 3")
+    assert done.returncode == 1
+    assert f"{RECORD[0].tag}: `echo broken build; exit 3` failed" in done.stderr
+    assert "broken build" in done.stderr
+    assert tags(clone) == []
+
+
+def test_dry_run_tags_nothing(clone) -> None:
+    done = release_tag(clone, "--check", "", "--dry-run")
+    assert done.returncode == 0 and "would create: v" in done.stdout
+    assert tags(clone) == []
+
+
+def test_a_commit_that_is_not_there_is_refused(clone) -> None:
+    record = clone / "releases.toml"
+    record.write_text(record.read_text() + record_entry(LATER, "0" * 40))
+    done = release_tag(clone, "--check", "")
+    assert done.returncode == 1
+    assert "the record and the tree disagree" in done.stderr
+    assert f"v{LATER}: commit {'0' * 40} is not in this clone" in done.stderr
+    assert tags(clone) == [], "nothing is tagged when one release disagrees"
+
+
+@pytest.mark.parametrize(
+    ("version", "reason"),
+    [
+        (PATCH, f"has no '## v{PATCH}' section"),
+        (NEXT, f"is newer: its first section is v{AFTER}"),
+        (AFTER, f"has a v{LATER} migration"),
+        (AFTER, "has an '## Unreleased' section"),
+    ],
+)
+def test_a_tree_that_is_not_the_release_is_refused(clone, version, reason) -> None:
+    """A commit whose CHANGELOG lacks the version, or already describes a later release, or whose
+    copier.yml carries a later release's migration, is not that release."""
+    changelog = clone / "CHANGELOG.md"
+    newest = f"## {RECORD[-1].tag}"
+    changelog.write_text(
+        changelog.read_text().replace(
+            newest, f"## v{AFTER}\n\nLater.\n\n## v{NEXT}\n\nSoon.\n\n{newest}", 1
+        )
+    )
+    changelog.write_text(
+        changelog.read_text().replace(f"## v{AFTER}", f"## Unreleased\n\nNext.\n\n## v{AFTER}", 1)
+    )
+    copier_yml = clone / "copier.yml"
+    copier_yml.write_text(
+        copier_yml.read_text().replace(
+            "_migrations:\n", f"_migrations:\n  - version: v{LATER}\n    command: [echo]\n", 1
+        )
+    )
+    commit_all(clone, "Changes of later releases")
+    record = clone / "releases.toml"
+    record.write_text(record.read_text() + record_entry(version, git(clone, "rev-parse", "HEAD")))
+    done = release_tag(clone, "--check", "")
+    assert done.returncode == 1
+    assert f"v{version}: " in done.stderr and reason in done.stderr, done.stderr
+    assert tags(clone) == []
+
+
+def test_a_tag_that_points_elsewhere_is_refused(clone) -> None:
+    git(clone, "tag", RECORD[0].tag, "HEAD")
+    done = release_tag(clone, "--check", "")
+    assert done.returncode == 1
+    assert f"tag {RECORD[0].tag} already points at" in done.stderr
+    assert tags(clone) == [RECORD[0].tag]
+
+
+@pytest.mark.parametrize(
+    ("text", "message"),
+    [
+        ("", "records no [[release]]"),
+        ('[[release]]\nversion = "0.2"\n', "lacks date, commit, must_do"),
+        (record_entry("v0.2.0", "a" * 40), "write version 'v0.2.0' as '0.2.0'"),
+        (record_entry("0.2.0", "abc1234"), "is not a full 40-hex sha"),
+        (record_entry("0.2.0", "a" * 40, '"yesterday"'), "is not a TOML date"),
+        (record_entry("0.3.0", "a" * 40) + record_entry("0.2.0", "b" * 40), "is not newer than"),
+        ("[[release]\n", "is not valid TOML"),
+    ],
+)
+def test_the_record_is_checked(text, message) -> None:
+    with pytest.raises(ReleaseError, match=message.replace("[", r"\[").replace("]", r"\]")):
+        parse_record(text)
+
+
+def test_the_record_matches_the_changelog() -> None:
+    """Every recorded release has its CHANGELOG section in this tree too (what users read)."""
+    changelog = (ROOT / "CHANGELOG.md").read_text()
+    for release in RECORD:
+        assert changelog_section(changelog, release.version), release.tag
