@@ -11,6 +11,7 @@ os.environ["BENTOML_DO_NOT_TRACK"] = "true"
 import pytest
 
 from devkit.answers import answer_sets
+from devkit.environments import Environments
 from devkit.project import copy_project
 
 ANSWER_SETS = answer_sets()
@@ -21,3 +22,12 @@ def rendered(request, tmp_path_factory) -> tuple[dict, Path]:
     """(answers, repo) for each answer set in tests/answers/, rendered once per session."""
     answers = ANSWER_SETS[request.param]
     return answers, copy_project(tmp_path_factory.mktemp(request.param) / "repo", **answers)
+
+
+@pytest.fixture(scope="session")
+def environments(tmp_path_factory, worker_id: str) -> Environments:
+    """Generated environments shared by every test and every xdist worker of this run, one per
+    distinct answer set (devkit/environments.py)."""
+    base = tmp_path_factory.getbasetemp()
+    # Under xdist each worker has its own base folder inside the run's: share the run's.
+    return Environments((base if worker_id == "master" else base.parent) / "environments")

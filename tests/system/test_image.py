@@ -12,15 +12,15 @@ import pytest
 from devkit import containers
 from devkit.chart import by_kind, chart_dir, render
 from devkit.load import ROW
-from devkit.service import free_port, make, trained_repo
+from devkit.service import free_port, make
 
 
 @pytest.fixture(scope="module")
-def built(tmp_path_factory):
+def built(environments, tmp_path_factory):
     missing = containers.missing_tools()
     assert not missing, f"missing {missing}: `make test` installs them (scripts/system-packages.sh)"
     # The ONNX example: a framework other than scikit-learn (the tutorial builds that one).
-    trained = trained_repo(tmp_path_factory.mktemp("image"), model_framework="onnx")
+    trained = environments.trained(home=tmp_path_factory.mktemp("image"), model_framework="onnx")
     repo, env = trained.repo, trained.env
     base = containers.ensure_base_image()
     image = f"localhost/goldenpath-test-{uuid.uuid4().hex[:10]}:test"

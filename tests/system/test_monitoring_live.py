@@ -29,18 +29,19 @@ from devkit.monitoring import (
     where_selectors,
 )
 from devkit.schemas import BENTOML_OPENAPI_ERRORS, openapi_errors
-from devkit.service import example_requests, free_port, serving, trained_repo
+from devkit.service import example_requests, free_port, serving
 
 
 @pytest.fixture(scope="module")
-def trained(tmp_path_factory):
-    return trained_repo(tmp_path_factory.mktemp("monitoring"))
+def trained(environments, tmp_path_factory):
+    return environments.trained(home=tmp_path_factory.mktemp("monitoring"))
 
 
 @pytest.fixture(scope="module")
-def trained_regression(tmp_path_factory):
+def trained_regression(environments, tmp_path_factory):
     """The regression example: a categorical and a nullable feature, a value histogram."""
-    return trained_repo(tmp_path_factory.mktemp("monitoring-regression"), model_task="regression")
+    home = tmp_path_factory.mktemp("monitoring-regression")
+    return environments.trained(home=home, model_task="regression")
 
 
 @pytest.mark.parametrize("task", ["classification", "regression"])

@@ -12,15 +12,15 @@ import httpx
 import pytest
 
 from devkit.load import ROW, drive, fuzz, grace_s, sigterm_under_load
-from devkit.service import started, trained_repo
+from devkit.service import started
 
 SCHEMATHESIS = Path(sys.executable).parent / "st"
 CLIENTS = 16
 
 
 @pytest.fixture(scope="module")
-def trained(tmp_path_factory):
-    return trained_repo(tmp_path_factory.mktemp("reliability"))
+def trained(environments, tmp_path_factory):
+    return environments.trained(home=tmp_path_factory.mktemp("reliability"))
 
 
 def readiness(url: str, probes: int = 20) -> list[int]:
