@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import os
 import re
+import shlex
 import shutil
 import subprocess
 import tempfile
@@ -90,16 +91,9 @@ def ensure_base_image() -> str:
         )
         (rootfs / "usr/bin/python").symlink_to("python3")
         shutil.rmtree(rootfs / "var/cache/apt/archives", ignore_errors=True)
-        tar = subprocess.Popen(["tar", "-C", str(rootfs), "-c", "."], stdout=subprocess.PIPE)
-        imported = subprocess.run(
-            ["podman", "import", "-", BASE_IMAGE],
-            stdin=tar.stdout,
-            env=_env(),
-            capture_output=True,
-            text=True,
-        )
-        tar.wait()
-        if imported.returncode != 0 or tar.returncode != 0:
+        pipe = f"tar -C {shlex.quote(str(rootfs))} -c . | podman import - {BASE_IMAGE}"
+        imported = sh("bash", "-o", "pipefail", "-c", pipe, check=False)
+        if imported.returncode != 0:
             raise RuntimeError(f"podman import failed: {imported.stderr}")
     return BASE_IMAGE
 

@@ -6,8 +6,8 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import json
+import re
 import signal
-import subprocess
 import threading
 import time
 import uuid
@@ -19,6 +19,7 @@ import httpx
 import yaml
 
 from devkit import chart
+from goldenpath.proc import run
 
 # The default answers' contract (iris) first example: the body of a /predict request.
 ROW = {"sepal_length_cm": 5.1, "sepal_width_cm": 3.5, "petal_length_cm": 1.4, "petal_width_cm": 0.2}
@@ -104,7 +105,7 @@ def fuzz(st: Path, url: str, workdir: Path, examples: int = 400) -> FuzzResult:
 
     workdir.mkdir(parents=True, exist_ok=True)
     report = workdir / "fuzz.har"
-    done = subprocess.run(
+    done = run(
         [
             str(st), "run", f"{url}/docs.json",
             "--checks", "not_a_server_error",
@@ -114,8 +115,8 @@ def fuzz(st: Path, url: str, workdir: Path, examples: int = 400) -> FuzzResult:
             "--report", "har", "--report-har-path", str(report),
             "--no-color",
         ],
-        capture_output=True,
-        text=True,
+        echo=False,
+        check=False,
         timeout=600,
         # Its cache (.schemathesis/) replays earlier runs' requests: keep it with this report.
         cwd=workdir,
@@ -206,3 +207,32 @@ def sigterm_under_load(process, url: str, log: Path, concurrency: int, grace_s: 
         if line.startswith("{") and '"request received"' in line
     }
     return Shutdown(result["outcome"], received, exit_code, exited_after)
+
+
+# wrk's script: POSTs GP_BODY and prints one GP_RESULT line of counts.
+WRK_SCRIPT = Path(__file__).resolve().parent / "wrk.lua"
+
+
+def wrk_run(
+    url: str, path: str, body: dict, concurrency: int, duration: int, timeout_s: int = 5
+) -> dict:
+    """wrk POSTing body (wrk.lua) to url+path: the fields of its GP_RESULT line."""
+    command = [
+        "wrk",
+        f"-t{min(concurrency, 2)}",
+        f"-c{concurrency}",
+        f"-d{duration}s",
+        "--timeout",
+        f"{timeout_s}s",
+        "-s",
+        str(WRK_SCRIPT),
+        f"{url}{path}",
+    ]
+    env = {"GP_BODY": json.dumps(body)}
+    done = run(command, cwd=WRK_SCRIPT.parent, env=env, echo=False, check=False)
+    out = done.stdout
+    if done.returncode != 0 or "GP_RESULT" not in out:
+        raise SystemExit(f"{' '.join(command)}:\n{out[-3000:]}\n{done.stderr[-3000:]}")
+    # The child is reaped: its resource usage is in RUSAGE_CHILDREN; take the difference.
+    fields = {k: int(v) for k, v in re.findall(r"(\w+)=(\d+)", out.split("GP_RESULT", 1)[1])}
+    return fields

@@ -11,13 +11,13 @@ releases to the template as it is now, and never reconstruct a past release.
 from __future__ import annotations
 
 import shutil
-import subprocess
 from pathlib import Path
 
 from packaging.version import Version
 
 from devkit import ROOT
 from devkit.project import commit_all, git
+from goldenpath.proc import run
 from goldenpath.release import read_record, tag_releases
 
 RENDERED = (
@@ -32,14 +32,10 @@ RELEASES = [release.tag for release in read_record(ROOT)]
 
 def _working_tree_is_released() -> bool:
     newest = read_record(ROOT)[-1].commit
-    changed = subprocess.run(["git", "diff", "--quiet", newest, "--", *RENDERED], cwd=ROOT)
-    untracked = subprocess.run(
-        ["git", "ls-files", "--others", "--exclude-standard", "--", *RENDERED],
-        cwd=ROOT,
-        capture_output=True,
-        text=True,
-        check=True,
-    ).stdout.strip()
+    changed = run(
+        ["git", "diff", "--quiet", newest, "--", *RENDERED], cwd=ROOT, echo=False, check=False
+    )
+    untracked = git(ROOT, "ls-files", "--others", "--exclude-standard", "--", *RENDERED)
     return changed.returncode == 0 and not untracked
 
 
@@ -59,14 +55,9 @@ OLD, PREVIOUS, NEW = TAGS[0], TAGS[-2], TAGS[-1]
 
 def copy_working_tree(dst: Path) -> None:
     """Tracked and untracked-but-not-ignored files of this repository, as they are now."""
-    listed = subprocess.run(
-        ["git", "ls-files", "-z", "--cached", "--others", "--exclude-standard"],
-        cwd=ROOT,
-        capture_output=True,
-        check=True,
-    ).stdout.split(b"\0")
-    for raw in filter(None, listed):
-        rel = Path(raw.decode())
+    listed = git(ROOT, "ls-files", "-z", "--cached", "--others", "--exclude-standard")
+    for name in filter(None, listed.split("\0")):
+        rel = Path(name)
         if rel.parts[:2] == ("tests", "golden"):
             continue
         source, target = ROOT / rel, dst / rel
@@ -82,7 +73,8 @@ def copy_working_tree(dst: Path) -> None:
 def tagged_template(dst: Path) -> Path:
     """A clone of this repository at dst with every recorded release tagged; HEAD is the working
     tree (tagged CANDIDATE) when it has unreleased template changes, else the newest release."""
-    subprocess.run(["git", "clone", "--quiet", str(ROOT), str(dst)], check=True)
+    # Without the checkout's own tags: the record makes them, the same in every clone.
+    git(ROOT, "clone", "--quiet", "--no-tags", str(ROOT), str(dst))
     for child in dst.iterdir():
         if child.name != ".git":
             shutil.rmtree(child) if child.is_dir() and not child.is_symlink() else child.unlink()

@@ -18,6 +18,7 @@ from pathlib import Path
 import pytest
 
 from devkit import ROOT
+from goldenpath.proc import run
 
 TOOL = ROOT / "tools" / "renovate"
 DIST = TOOL / "node_modules" / "renovate" / "dist"
@@ -33,9 +34,7 @@ def install() -> Path:
     with open(TOOL / ".install.lock", "w") as guard:
         fcntl.flock(guard, fcntl.LOCK_EX)
         if not installed.is_file() or installed.stat().st_mtime < lock.stat().st_mtime:
-            done = subprocess.run(
-                ["npm", "ci", "--no-audit", "--no-fund"], cwd=TOOL, capture_output=True, text=True
-            )
+            done = run(["npm", "ci", "--no-audit", "--no-fund"], cwd=TOOL, echo=False, check=False)
             assert done.returncode == 0, f"npm ci in {TOOL} failed:\n{done.stderr[-3000:]}"
     return DIST
 
@@ -54,13 +53,8 @@ def environment(home: Path) -> dict[str, str]:
 def run_renovate(repo: Path, home: Path, *args: str) -> list[dict]:
     """`renovate --platform=local` in repo; its log records, one dict per line."""
     dist = install()
-    done = subprocess.run(
-        ["node", str(dist / "renovate.js"), "--platform=local", *args],
-        cwd=repo,
-        env=environment(home),
-        capture_output=True,
-        text=True,
-    )
+    command = ["node", str(dist / "renovate.js"), "--platform=local", *args]
+    done = run(command, cwd=repo, env=environment(home), echo=False, check=False)
     records = [json.loads(line) for line in done.stdout.splitlines() if line.startswith("{")]
     assert done.returncode == 0, done.stdout[-4000:] + done.stderr[-4000:]
     return records
@@ -69,10 +63,5 @@ def run_renovate(repo: Path, home: Path, *args: str) -> list[dict]:
 def run_node(script: Path, cwd: Path, home: Path, *args: str) -> subprocess.CompletedProcess:
     """A Renovate script, or one requiring its modules (RENOVATE_DIST names their folder)."""
     dist = install()
-    return subprocess.run(
-        ["node", str(script), *args],
-        cwd=cwd,
-        env={**environment(home), "RENOVATE_DIST": str(dist)},
-        capture_output=True,
-        text=True,
-    )
+    env = {**environment(home), "RENOVATE_DIST": str(dist)}
+    return run(["node", str(script), *args], cwd=cwd, env=env, echo=False, check=False)

@@ -5,13 +5,13 @@ from __future__ import annotations
 
 import json
 import shutil
-import subprocess
 from typing import Any
 
 from jsonschema.exceptions import UnknownType
 from openapi_spec_validator import OpenAPIV30SpecValidator
 
 from devkit import ROOT
+from goldenpath.proc import run
 
 SCHEMAS = ROOT / "tests" / "schemas"
 
@@ -21,13 +21,13 @@ def node_check(check: str, documents: list[Any]) -> list[list[str]]:
     node = shutil.which("node")
     assert node, "node is missing: `make test` installs nodejs (scripts/system-packages.sh)"
     assert (SCHEMAS / "node_modules").is_dir(), "the npm validators are missing: run `make schemas`"
-    done = subprocess.run(
+    done = run(
         [node, str(SCHEMAS / "validate.mjs"), check],
-        input=json.dumps(documents),
-        capture_output=True,
-        text=True,
+        stdin_text=json.dumps(documents),
         cwd=SCHEMAS,
         timeout=120,
+        echo=False,
+        check=False,
     )
     assert done.returncode == 0, done.stderr
     return json.loads(done.stdout)

@@ -6,8 +6,6 @@ what only the tests need is here."""
 from __future__ import annotations
 
 import json
-import os
-import subprocess
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -29,14 +27,8 @@ def example_requests(trained: TrainedRepo) -> list[dict]:
         f"import json; from {trained.package}.model import CONTRACT;"
         " print(json.dumps(CONTRACT.examples))"
     )
-    done = subprocess.run(
-        [str(trained.repo / ".venv" / "bin" / "python"), "-c", code],
-        cwd=trained.repo,
-        env={**os.environ, **trained.env},
-        capture_output=True,
-        text=True,
-        check=True,
-    )
+    python = str(trained.repo / ".venv" / "bin" / "python")
+    done = run([python, "-c", code], cwd=trained.repo, env=trained.env, echo=False)
     return json.loads(done.stdout)
 
 

@@ -23,11 +23,9 @@ from __future__ import annotations
 
 import argparse
 import json
-import os
 import resource
 import shutil
 import statistics
-import subprocess
 import sys
 import time
 from importlib.resources import files
@@ -35,9 +33,10 @@ from pathlib import Path
 
 import jsonschema
 
-from benchmarks.machine import cpu_busy_s, load_average, machine, now, package_versions
+from devkit.machine import cpu_busy_s, load_average, machine, now, package_versions
 from devkit.project import commit_all
 from devkit.releases import NEW, OLD, tagged_template
+from goldenpath.proc import run
 from goldenpath.render import render
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -72,21 +71,17 @@ def generate(template: Path, root: Path, count: int) -> None:
 
 def serial_loop(root: Path) -> None:
     for repo in sorted(root.iterdir()):
-        subprocess.run(
-            [*COPIER_UPDATE, "--vcs-ref", NEW],
-            cwd=repo,
-            check=True,
-            capture_output=True,
-        )
+        run([*COPIER_UPDATE, "--vcs-ref", NEW], cwd=repo, echo=False)
 
 
 def fleet_update(root: Path, jobs: int, source: Path) -> dict:
     """`goldenpath fleet update` over root with the goldenpath package in source/src."""
     report_path = root.parent / f"{root.name}-report.json"
-    subprocess.run(
+    run(
         [*FLEET_UPDATE, "--discover", str(root), "--jobs", str(jobs), "--report", str(report_path)],
-        capture_output=True,
-        env={**os.environ, "PYTHONPATH": str(source / "src")},
+        env={"PYTHONPATH": str(source / "src")},
+        echo=False,
+        check=False,
     )
     report = json.loads(report_path.read_text())
     jsonschema.validate(report, SCHEMA)
@@ -139,11 +134,10 @@ def main(argv: list[str] | None = None) -> int:
     }
     if args.compare:
         old = WORK / "compare"
-        subprocess.run(
+        run(
             ["git", "worktree", "add", "--force", "--detach", str(old), args.compare],
             cwd=ROOT,
-            check=True,
-            capture_output=True,
+            echo=False,
         )
         contenders[f"same, goldenpath at {args.compare}"] = lambda root: fleet_update(
             root, args.jobs, old
@@ -162,11 +156,11 @@ def main(argv: list[str] | None = None) -> int:
                 # freshness headers uv downloads the pyspark sdist again every time and keeps
                 # each copy (about 1.4 GB unpacked) as a dangling cache entry; prune drops them.
                 if shutil.which("uv"):
-                    subprocess.run(["uv", "cache", "prune", "--quiet"], check=False)
+                    run(["uv", "cache", "prune", "--quiet"], echo=False, check=False)
     finally:
         if args.compare:
             worktree = str(WORK / "compare")
-            subprocess.run(["git", "worktree", "remove", "--force", worktree], cwd=ROOT)
+            run(["git", "worktree", "remove", "--force", worktree], cwd=ROOT, check=False)
     names = list(contenders)
     medians = {name: statistics.median(r["seconds"] for r in runs[name]) for name in names}
     speedup = medians[names[0]] / medians[names[1]]

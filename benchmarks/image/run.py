@@ -25,8 +25,8 @@ import time
 import uuid
 from pathlib import Path
 
-from benchmarks.machine import machine, now, package_versions, tool_version
 from devkit import containers
+from devkit.machine import machine, now, package_versions, tool_version
 from devkit.project import commit_all, copy_project
 from goldenpath.proc import run
 

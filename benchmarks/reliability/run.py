@@ -28,9 +28,8 @@ import threading
 import time
 from pathlib import Path
 
-from benchmarks.machine import machine, now, tool_version, tree_rss_mib, venv_versions
-from benchmarks.serving.run import wrk_run
-from devkit.load import ROW, drive, fuzz, grace_s, sigterm_under_load
+from devkit.load import ROW, drive, fuzz, grace_s, sigterm_under_load, wrk_run
+from devkit.machine import machine, now, tool_version, tree_rss_mib, venv_versions
 from goldenpath.localservice import started, trained_repo
 
 ROOT = Path(__file__).resolve().parents[2]

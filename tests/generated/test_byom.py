@@ -12,10 +12,9 @@ from pathlib import Path
 import yaml
 from packaging.version import Version
 
-from devkit.project import assert_merged_cleanly, commit_all, git
+from devkit.project import assert_merged_cleanly, commit_all, git, scaffold_at
 from devkit.releases import NEW, tagged_template
 from devkit.service import make
-from goldenpath.render import render
 
 ROOT = Path(__file__).resolve().parents[2]
 # A release after the newest: the template edits of NEXT_RELEASE, tagged in the test.
@@ -208,8 +207,7 @@ def test_a_team_brings_its_own_model_and_still_takes_updates(tmp_path) -> None:
     template = tagged_template(tmp_path / "template")
     release_next(template)
     repo = tmp_path / "houses"
-    render(repo, {"service_name": "houses"}, src=template, vcs_ref=NEW)
-    commit_all(repo, f"Scaffold at {NEW}")
+    scaffold_at(template, repo, NEW, service_name="houses")
     scaffold = git(repo, "rev-parse", "HEAD")
 
     # The team's whole change: its own files, nothing else.

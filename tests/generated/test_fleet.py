@@ -4,7 +4,6 @@ schema), the GitHub pull-request pusher against a local fake, and `goldenpath ve
 
 import json
 import subprocess
-import sys
 import threading
 from http.server import BaseHTTPRequestHandler, HTTPServer
 from importlib.resources import files
@@ -14,17 +13,10 @@ from typing import ClassVar
 import jsonschema
 import pytest
 
-from devkit.project import commit_all, git
+from devkit.project import commit_all, git, goldenpath, scaffold_at
 from devkit.releases import NEW, OLD, TAGS, tagged_template
-from goldenpath.render import render
 
 SCHEMA = json.loads(files("goldenpath.fleet").joinpath("report.schema.json").read_text())
-
-
-def goldenpath(*args: str, **kwargs) -> subprocess.CompletedProcess:
-    return subprocess.run(
-        [sys.executable, "-m", "goldenpath", *args], capture_output=True, text=True, **kwargs
-    )
 
 
 @pytest.fixture(scope="module")
@@ -33,9 +25,7 @@ def template(tmp_path_factory) -> Path:
 
 
 def scaffold(template: Path, dst: Path, ref: str = OLD, **answers) -> Path:
-    render(dst, answers, src=template, vcs_ref=ref)
-    commit_all(dst, f"Scaffold at {ref}")
-    return dst
+    return scaffold_at(template, dst, ref, **answers)
 
 
 def edit(repo: Path, path: str, old: str, new: str, message: str) -> None:

@@ -9,10 +9,9 @@ from pathlib import Path
 import pytest
 import yaml
 
-from devkit.project import assert_merged_cleanly, commit_all, git
+from devkit.project import assert_merged_cleanly, commit_all, git, scaffold_at
 from devkit.releases import NEW, OLD, tagged_template
 from devkit.service import make
-from goldenpath.render import render
 
 MIGRATION = "hooks/migrations/v0_2_0_move_team_rules.py"
 # The release whose migration keeps the v0.2.0 model files in legacy/.
@@ -36,9 +35,7 @@ def template(tmp_path_factory) -> Path:
 
 
 def generate(template: Path, dst: Path, ref: str = OLD, **answers) -> Path:
-    render(dst, answers, src=template, vcs_ref=ref)
-    commit_all(dst, f"Scaffold at {ref}")
-    return dst
+    return scaffold_at(template, dst, ref, **answers)
 
 
 def apply_team_edits(repo: Path) -> dict[Path, str]:

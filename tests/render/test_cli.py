@@ -4,23 +4,14 @@ update branches that a team's own branch names cannot block, and deleted templat
 reported by `verify` and `fleet status`."""
 
 import json
-import subprocess
-import sys
 from pathlib import Path
 
 import pytest
 
-from devkit.project import commit_all, git
+from devkit.project import commit_all, git, goldenpath, scaffold_at
 from devkit.releases import copy_working_tree
-from goldenpath.render import render
 
 OLD, NEW = "v8.0.0", "v9.0.0"
-
-
-def goldenpath(*args: str, **kwargs) -> subprocess.CompletedProcess:
-    return subprocess.run(
-        [sys.executable, "-m", "goldenpath", *args], capture_output=True, text=True, **kwargs
-    )
 
 
 @pytest.fixture(scope="module")
@@ -38,9 +29,7 @@ def template(tmp_path_factory) -> Path:
 
 
 def scaffold(template: Path, dst: Path) -> Path:
-    render(dst, src=template, vcs_ref=OLD)
-    commit_all(dst, f"Scaffold at {OLD}")
-    return dst
+    return scaffold_at(template, dst, OLD)
 
 
 def test_version_and_group_help_answer() -> None:

@@ -3,13 +3,11 @@
 
 import json
 import shutil
-import subprocess
-import sys
 from pathlib import Path
 
 import pytest
 
-from devkit.project import commit_all
+from devkit.project import commit_all, goldenpath
 from goldenpath import TEMPLATE_ROOT
 from goldenpath.sources import renovate_problem
 from goldenpath.verify import warnings
@@ -46,12 +44,6 @@ def test_urls_renovate_follows(src_path) -> None:
 def test_sources_renovate_cannot_follow_are_named(src_path, says) -> None:
     problem = renovate_problem(src_path)
     assert problem and repr(src_path) in problem and says in problem, problem
-
-
-def goldenpath(*args: str) -> subprocess.CompletedProcess:
-    return subprocess.run(
-        [sys.executable, "-m", "goldenpath", *args], capture_output=True, text=True
-    )
 
 
 def repo_with_source(dst: Path, src_path: str) -> Path:

@@ -6,9 +6,10 @@ import datetime as dt
 import json
 import os
 import platform
-import subprocess
 from importlib.metadata import PackageNotFoundError, version
 from pathlib import Path
+
+from goldenpath.proc import CommandError, run
 
 
 def _cpu_model() -> str:
@@ -53,8 +54,8 @@ def package_versions(*names: str) -> dict[str, str]:
 
 def tool_version(*command: str) -> str:
     try:
-        done = subprocess.run(list(command), capture_output=True, text=True, timeout=30)
-    except OSError:
+        done = run(list(command), echo=False, check=False, timeout=30)
+    except CommandError:  # not installed (or hung)
         return "not installed"
     # Some tools (wrk) print their version and exit non-zero; the first line is the answer anyway.
     lines = (done.stdout or done.stderr).strip().splitlines()
@@ -67,9 +68,7 @@ def venv_versions(python: Path, packages: list[str]) -> dict[str, str]:
         "import json, importlib.metadata as m, sys; "
         "print(json.dumps({p: m.version(p) for p in sys.argv[1:]}))"
     )
-    done = subprocess.run(
-        [str(python), "-c", code, *packages], capture_output=True, text=True, check=True
-    )
+    done = run([str(python), "-c", code, *packages], echo=False)
     return json.loads(done.stdout)
 
 
