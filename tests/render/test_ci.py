@@ -14,7 +14,9 @@ import yaml
 
 BIN = Path(sys.executable).parent
 PINNED = re.compile(r"^[\w./-]+@[0-9a-f]{40} # v\d+(\.\d+)*$")
-SETUP = "$/.github/actions/setup"  # the generated repo's own composite action (self-repository)
+# The generated repo's own composite action, by its path in the checkout (GitHub Enterprise Server
+# and older runners do not know the `$/` self-repository form).
+SETUP = "./.github/actions/setup"
 SETUP_FILE = ".github/actions/setup/action.yml"
 GLUE = re.compile(r'^echo "\w+=\$\(cat build/[\w.-]+\)" >> "?\$GITHUB_OUTPUT"?$')
 
@@ -119,9 +121,13 @@ def test_github_actions_are_pinned_and_least_privileged(rendered) -> None:
                 name,
                 job_name,
             )
+            used = [step.get("uses", "") for step in job["steps"]]
             for step in job["steps"]:
                 if step.get("uses", "").startswith("actions/checkout@"):
                     assert step["with"]["persist-credentials"] is False, (name, job_name)
+            if SETUP in used:  # a path reference needs the checkout before it
+                checkout = next(i for i, u in enumerate(used) if u.startswith("actions/checkout@"))
+                assert checkout < used.index(SETUP), f"{name}/{job_name}: setup before checkout"
 
 
 def ci_commands(repo: Path) -> list[str]:
