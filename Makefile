@@ -13,7 +13,7 @@ export PATH := $(BIN):$(PATH)
 export BENTOML_DO_NOT_TRACK := true
 
 .DEFAULT_GOAL := help
-.PHONY: help install system-packages schemas demo test test-fast lint docs golden questions lock bench-image bench-fleet bench-serving bench-reliability bench-batch
+.PHONY: help install system-packages schemas demo test test-fast lint docs golden cookiecutter questions lock bench-image bench-fleet bench-serving bench-reliability bench-batch
 
 help: ## List the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  %-16s %s\n", $$1, $$2}'
@@ -42,9 +42,10 @@ test: install system-packages schemas ## Run every test (installs what they need
 test-fast: install schemas ## Run the unit and render tiers (tests/unit, tests/render): a few minutes
 	$(BIN)/python -m pytest tests/unit tests/render $(PYTEST_ARGS)
 
-lint: install ## Lint the template repo's own Python
+lint: install ## Lint the template repo's own Python; check cookiecutter.json follows copier.yml
 	$(BIN)/ruff check src devkit tests tools benchmarks
 	$(BIN)/ruff format --check src devkit tests tools benchmarks
+	$(BIN)/python -m tools.cookiecutter --check
 
 docs: install ## Build the documentation site in strict mode into build/site/
 	$(BIN)/mkdocs build --strict --quiet
@@ -52,6 +53,9 @@ docs: install ## Build the documentation site in strict mode into build/site/
 golden: install ## Regenerate the shipped OpenAPI document, then tests/golden/default/ from the default answers
 	$(BIN)/python -m tools.openapi
 	$(BIN)/python -m tools.golden
+
+cookiecutter: install ## Regenerate cookiecutter.json from copier.yml (the questions' one source)
+	$(BIN)/python -m tools.cookiecutter
 
 questions: install ## Regenerate the questions tables (README.md, docs/reference/questions.md) from copier.yml
 	$(BIN)/python -m tools.questions

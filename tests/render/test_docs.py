@@ -8,6 +8,7 @@ import sys
 from pathlib import Path
 
 import pytest
+import yaml
 
 from devkit.project import copy_project
 from devkit.tutorial import tutorial_blocks
@@ -56,6 +57,27 @@ def test_questions_tables_are_generated_from_copier_yml(tmp_path) -> None:
 def generated_files_table() -> set[str]:
     text = (DOCS / "reference" / "generated-files.md").read_text()
     return set(re.findall(r"^\| `([^`]+)` \|", text, flags=re.MULTILINE))
+
+
+def ownership_column() -> dict[str, str]:
+    """Each row of the generated-files table: its path and its owner (template, team, or copier
+    for the answers file)."""
+    text = (DOCS / "reference" / "generated-files.md").read_text()
+    owner = r"(template|team|copier)"
+    rows = re.findall(rf"^\| `([^`]+)` \|.*\| {owner} \|[^|]*\|$", text, flags=re.MULTILINE)
+    return dict(rows)
+
+
+def test_team_owned_rows_are_what_copier_yml_never_updates() -> None:
+    skipped = yaml.safe_load((ROOT / "copier.yml").read_text())["_skip_if_exists"]
+    skipped = {path.replace("{{ package_name }}", "<package>") for path in skipped}
+    owners = ownership_column()
+    assert set(owners) == generated_files_table(), "a row without its owner column"
+    team = {path for path, owner in owners.items() if owner == "team"}
+    assert team == skipped, (
+        f"team rows not in _skip_if_exists: {sorted(team - skipped)}; "
+        f"_skip_if_exists without a team row: {sorted(skipped - team)}"
+    )
 
 
 @pytest.mark.parametrize("provider", ["github", "gitlab"])
