@@ -65,6 +65,7 @@ def copy_working_tree(dst: Path) -> None:
             continue  # deleted in the working tree
         target.parent.mkdir(parents=True, exist_ok=True)
         if source.is_symlink():
+            target.unlink(missing_ok=True)  # dst may be a checkout already
             target.symlink_to(source.readlink())
         else:
             shutil.copy2(source, target)

@@ -9,7 +9,8 @@ import pytest
 from packaging.version import Version
 
 from devkit.project import commit_all, git
-from devkit.releases import ROOT
+from devkit.releases import ROOT, copy_working_tree
+from goldenpath.proc import run
 from goldenpath.release import ReleaseError, changelog_section, parse_record, read_record
 
 RECORD = read_record(ROOT)
@@ -30,7 +31,9 @@ def release_tag(clone: Path, *args: str) -> subprocess.CompletedProcess:
 @pytest.fixture
 def clone(tmp_path) -> Path:
     dst = tmp_path / "template"
-    subprocess.run(["git", "clone", "--quiet", str(ROOT), str(dst)], check=True)
+    # Without this checkout's tags (a platform engineer's clone holds the released ones): every
+    # test starts from the record alone.
+    git(ROOT, "clone", "--quiet", "--no-tags", str(ROOT), str(dst))
     (dst / "releases.toml").write_text((ROOT / "releases.toml").read_text())
     return dst
 
@@ -79,6 +82,18 @@ def test_a_failing_check_tags_nothing(clone) -> None:
     assert done.returncode == 1
     assert f"{RECORD[0].tag}: `echo broken build; exit 3` failed" in done.stderr
     assert "broken build" in done.stderr
+    assert tags(clone) == []
+
+
+def test_a_refusal_shows_the_check_s_own_last_lines(clone) -> None:
+    """A check that writes warnings to stderr (pip does) and then fails with a summary on stdout
+    (pytest does): the refusal ends with the summary, in the order the check wrote it."""
+    check = "for i in $(seq 30); do echo noise $i >&2; done; echo '1 failed, 9 passed'; exit 1"
+    done = release_tag(clone, "--check", check)
+    assert done.returncode == 1
+    lines = done.stderr.strip().splitlines()
+    assert lines[-1].strip() == "1 failed, 9 passed", done.stderr
+    assert "noise 30" in done.stderr and "noise 1\n" not in done.stderr, "only the last lines"
     assert tags(clone) == []
 
 
@@ -165,3 +180,19 @@ def test_the_record_matches_the_changelog() -> None:
     changelog = (ROOT / "CHANGELOG.md").read_text()
     for release in RECORD:
         assert changelog_section(changelog, release.version), release.tag
+
+
+def test_the_release_tests_pass_in_a_clone_that_holds_the_release_tags(tmp_path) -> None:
+    """A platform engineer cuts the next release from a clone that already has every released
+    tag: the default check's tests must not assume a clone without them."""
+    clone = tmp_path / "tagged"
+    git(ROOT, "clone", "--quiet", str(ROOT), str(clone))
+    copy_working_tree(clone)  # the tests as they are now, uncommitted changes included
+    assert release_tag(clone, "--check", "").returncode == 0
+    assert set(tags(clone)) >= {release.tag for release in RECORD}
+    this = "tests/unit/test_release.py::test_the_release_tests_pass_in_a_clone_that_holds"
+    inner = [sys.executable, "-m", "pytest", "tests/unit/test_release.py", "-n", "0", "-q"]
+    inner += ["-p", "no:cacheprovider", "--deselect", f"{this}_the_release_tags"]
+    done = run(inner, cwd=clone, echo=False, check=False)
+    assert done.returncode == 0, done.stdout[-3000:] + done.stderr[-3000:]
+    assert " passed" in done.stdout and "failed" not in done.stdout, done.stdout[-3000:]
