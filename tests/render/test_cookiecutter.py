@@ -8,6 +8,7 @@ from pathlib import Path
 import pytest
 import yaml
 
+from devkit.project import commit_all, git
 from devkit.releases import NEW, OLD, tagged_template
 from goldenpath.args import ANSWERS_FILE as ANSWERS
 from goldenpath.render import render
@@ -50,6 +51,23 @@ def test_defaults_bake_the_copier_repo(cookies, template, tmp_path) -> None:
     assert answers["_src_path"] == str(template)
     assert answers["_commit"] == NEW  # the newest tag of the template
     assert not (baked / ".golden-path-placeholder").exists()
+
+
+def test_without_checkout_the_newest_release_is_baked_not_the_unreleased_head(
+    cookies, template, tmp_path
+) -> None:
+    """As `copier copy` does: a commit on the default branch after the newest release tag is not
+    what a new repository gets until it is released."""
+    ahead = tmp_path / "template"
+    git(template, "clone", "--quiet", str(template), str(ahead))
+    readme = ahead / "templates/model-service/README.md.jinja"
+    readme.write_text(readme.read_text() + "\nAn unreleased line.\n")
+    commit_all(ahead, "Unreleased change")
+    result = cookies.bake(template=str(ahead))
+    assert result.exit_code == 0, result.exception
+    baked = Path(result.project_path)
+    assert yaml.safe_load((baked / ANSWERS_FILE).read_text())["_commit"] == NEW
+    assert "An unreleased line." not in (baked / "README.md").read_text()
 
 
 def test_extra_context_bakes_the_same_as_copier_answers(cookies, template, tmp_path) -> None:
