@@ -1,6 +1,7 @@
 """`goldenpath release tag`: the recorded releases become annotated tags in a clone, and nothing is
 tagged when the record, the tree or the check disagree."""
 
+import re
 import subprocess
 import sys
 from pathlib import Path
@@ -9,7 +10,7 @@ import pytest
 from packaging.version import Version
 
 from devkit.project import commit_all, git
-from devkit.releases import ROOT, copy_working_tree
+from devkit.releases import RENDERED, ROOT, copy_working_tree
 from goldenpath.proc import run
 from goldenpath.release import ReleaseError, changelog_section, parse_record, read_record
 
@@ -196,3 +197,17 @@ def test_the_release_tests_pass_in_a_clone_that_holds_the_release_tags(tmp_path)
     done = run(inner, cwd=clone, echo=False, check=False)
     assert done.returncode == 0, done.stdout[-3000:] + done.stderr[-3000:]
     assert " passed" in done.stdout and "failed" not in done.stdout, done.stdout[-3000:]
+
+
+def test_main_describes_the_newest_release_or_says_what_is_unreleased() -> None:
+    """What copier renders equals the newest recorded release; when it does not (a change on its
+    way to a release), the CHANGELOG's newest section is `## Unreleased`."""
+    newest = RECORD[-1]
+    changed = run(
+        ["git", "diff", "--name-only", newest.commit, "--", *RENDERED], cwd=ROOT, echo=False
+    ).stdout.split()
+    headings = re.findall(r"^## (.+)$", (ROOT / "CHANGELOG.md").read_text(), flags=re.MULTILINE)
+    assert not changed or headings[0] == "Unreleased", (
+        f"{', '.join(changed)} changed since {newest.tag} and the CHANGELOG has no Unreleased"
+        " section: release it (docs/how-to/author-a-template-change.md) or mark it unreleased"
+    )
