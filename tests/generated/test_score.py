@@ -14,6 +14,7 @@ import shutil
 import signal
 import subprocess
 import time
+import tomllib
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -21,6 +22,7 @@ from pathlib import Path
 import httpx
 import pytest
 import yaml
+from packaging.requirements import Requirement
 
 from devkit.service import TrainedRepo, free_port, make, serving, trained_repo
 
@@ -332,6 +334,35 @@ def test_spark_engine_gives_the_same_result(trained, scored, tmp_path) -> None:
     assert read(trained, output) == read(trained, local)
     record = json.loads((output / "run.json").read_text())
     assert record["engine"] == "spark" and record["rows"]["input"] == 2800
+    # The PySpark metadata pyproject.toml declares (so a re-lock need not download PySpark) is
+    # the installed release's own, for the locked version.
+    declared = tomllib.loads((trained.repo / "pyproject.toml").read_text())["tool"]["uv"]
+    (spark,) = [m for m in declared["dependency-metadata"] if m["name"] == "pyspark"]
+    installed = json.loads(python(trained, INSTALLED_METADATA, "pyspark"))
+    assert installed["version"] == spark["version"], "re-declare the metadata of the new PySpark"
+    assert installed["requires-python"] == spark["requires-python"]
+    assert sorted(installed["provides-extras"]) == sorted(spark["provides-extras"])
+    assert sorted(map(normalised, installed["requires-dist"])) == sorted(
+        map(normalised, spark["requires-dist"])
+    )
+
+
+# A package's metadata as installed, in the repo's own environment.
+INSTALLED_METADATA = """
+import json, sys
+from importlib.metadata import metadata
+found = metadata(sys.argv[1])
+print(json.dumps({
+    "version": found["Version"],
+    "requires-python": found["Requires-Python"],
+    "requires-dist": found.get_all("Requires-Dist") or [],
+    "provides-extras": found.get_all("Provides-Extra") or [],
+}))
+"""
+
+
+def normalised(requirement: str) -> str:
+    return str(Requirement(requirement))
 
 
 PUSHGATEWAY = shutil.which("prometheus-pushgateway")
