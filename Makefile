@@ -6,7 +6,7 @@ PYTHON ?= python3
 VENV ?= .venv
 BIN := $(abspath $(VENV))/bin
 SCHEMAS := tests/schemas
-PYTEST_ARGS ?= -n auto --dist loadfile
+PYTEST_ARGS ?= -n auto --dist loadgroup --durations=15
 
 # The generated repos' `make` calls uv; it comes from this virtual environment.
 export PATH := $(BIN):$(PATH)
