@@ -11,11 +11,10 @@ from pathlib import Path
 
 import pytest
 
+from devkit.fleet import mixed_fleet
+from devkit.releases import tagged_template, template_url
 from goldenpath.fleet.report import main as fleet_report
 from goldenpath.proc import run
-
-from .support.fleet import mixed_fleet
-from .support.releases import tagged_template, template_url
 
 ROOT = Path(__file__).resolve().parents[1]
 ARTIFACTS = ROOT / "build" / "test-artifacts"

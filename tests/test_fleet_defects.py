@@ -13,13 +13,12 @@ from pathlib import Path
 
 import pytest
 
+from devkit.project import commit_all, git
+from devkit.releases import NEW, OLD, RELEASES, tagged_template, template_url
 from goldenpath.cli import COMMANDS
 from goldenpath.fleet.update import conflicted_files
 from goldenpath.proc import git as proc_git
 from goldenpath.render import render
-
-from .support.project import commit_all, git
-from .support.releases import NEW, OLD, RELEASES, tagged_template, template_url
 
 ROOT = Path(__file__).resolve().parents[1]
 

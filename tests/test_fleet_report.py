@@ -1,5 +1,5 @@
 """`goldenpath fleet report` over a mixed fleet of real repositories scaffolded from the
-template's URL at its real releases (tests/support/fleet.py): every row says what its repository
+template's URL at its real releases (devkit/fleet.py): every row says what its repository
 is, bad input included; the fleet's figures are right; the JSON follows its schema in docs/; each
 release is rendered once, not once per repository; the page needs no network."""
 
@@ -14,10 +14,9 @@ from pathlib import Path
 import jsonschema
 import pytest
 
+from devkit.fleet import mixed_fleet
+from devkit.releases import NEW, OLD, tagged_template, template_url
 from goldenpath.owned import PATH_ANSWERS
-
-from .support.fleet import mixed_fleet
-from .support.releases import NEW, OLD, tagged_template, template_url
 
 ROOT = Path(__file__).resolve().parents[1]
 SCHEMA = json.loads((ROOT / "docs/reference/fleet-overview.schema.json").read_text())

@@ -3,7 +3,7 @@
     make bench-fleet-report [REPOS=200] [ROUNDS=3]
 
 Renders a few services at each of the newest three releases of a throw-away template repository
-with real release tags (tests/support/releases.py), from its `file://` URL as users scaffold, with
+with real release tags (devkit/releases.py), from its `file://` URL as users scaffold, with
 varied answers (GitHub and GitLab), then fills the fleet to REPOS repositories with copies of those
 renders, each its own git repository with its own commits: one in five with a team edit to a
 template-owned file, one in ten lacking one. Copies cost the report what distinct services cost
@@ -26,11 +26,11 @@ from pathlib import Path
 import jsonschema
 
 from benchmarks.fleet.run import measured, summary
-from benchmarks.machine import machine, now, package_versions
+from devkit.machine import machine, now, package_versions
+from devkit.project import commit_all
+from devkit.releases import CANDIDATE, TAGS, tagged_template, template_url
 from goldenpath.proc import run
 from goldenpath.render import render
-from tests.support.project import commit_all
-from tests.support.releases import CANDIDATE, TAGS, tagged_template, template_url
 
 ROOT = Path(__file__).resolve().parents[2]
 WORK = ROOT / "benchmarks" / "work" / "fleet-report"
@@ -165,7 +165,7 @@ def main(argv: list[str] | None = None) -> int:
         *(
             [
                 f"{CANDIDATE} is the working tree under test, tagged as the next release in the"
-                " throw-away template repository (tests/support/releases.py)."
+                " throw-away template repository (devkit/releases.py)."
             ]
             if CANDIDATE in RELEASES
             else []
