@@ -9,6 +9,7 @@ A repository that cannot be read is a row with the reason, never an abort.
 from __future__ import annotations
 
 import statistics
+import threading
 from collections import Counter, defaultdict
 from collections.abc import Iterable
 from concurrent.futures import ThreadPoolExecutor
@@ -30,6 +31,9 @@ from ..repos import (
 )
 
 SCHEMA_VERSION = 1
+# `copier check-update` keeps a mirror of the template in a shared cache: two at once in this
+# process raced on it, and one answered nothing (seen in the tests, under load).
+COPIER_ONE_AT_A_TIME = threading.Lock()
 # Where Renovate looks for its configuration (docs.renovatebot.com, configuration-options).
 RENOVATE_FILES = (
     "renovate.json",
@@ -140,7 +144,8 @@ def read_repo(repo: Path) -> tuple[dict, RepoState | None]:
     else:
         # Not a release: copier names the commit's version from the nearest tag
         # (`0.3.0.post2.dev0+g1154505`), or cannot when the template lacks the commit.
-        row["version"] = copier_version(repo)
+        with COPIER_ONE_AT_A_TIME:
+            row["version"] = copier_version(repo)
         where = (
             f"copier places it at {row['version']}"
             if row["version"]
