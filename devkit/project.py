@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import subprocess
 import sys
+from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
@@ -26,9 +27,14 @@ def scaffold_at(template: Path | str, dst: Path, ref: str, **answers: Any) -> Pa
     return scaffold(dst, answers, GIT_IDENTITY, f"Scaffold at {ref}", src=template, vcs_ref=ref)
 
 
-def goldenpath(*args: str, cwd: Path | None = None) -> subprocess.CompletedProcess[str]:
-    """The goldenpath CLI of this checkout, as a user runs it: its exit status and output."""
-    return run([sys.executable, "-m", "goldenpath", *args], cwd=cwd, echo=False, check=False)
+def goldenpath(
+    *args: str, cwd: Path | None = None, env: Mapping[str, str] | None = None
+) -> subprocess.CompletedProcess[str]:
+    """The goldenpath CLI of this checkout, as a user runs it: its exit status and output (env
+    adds to the environment)."""
+    return run(
+        [sys.executable, "-m", "goldenpath", *args], cwd=cwd, env=env, echo=False, check=False
+    )
 
 
 def git(repo: Path, *args: str) -> str:
