@@ -22,6 +22,8 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
+import yaml
+
 from devkit import ROOT
 from goldenpath.localservice import TrainedRepo, trained_repo
 
@@ -41,8 +43,22 @@ def template_digest() -> str:
     return digest.hexdigest()
 
 
+@functools.cache
+def literal_defaults() -> dict[str, Any]:
+    """copier.yml's defaults that are plain values (not Jinja reading other answers)."""
+    questions = yaml.safe_load((ROOT / "copier.yml").read_text())
+    return {
+        name: spec["default"]
+        for name, spec in questions.items()
+        if isinstance(spec, dict) and "default" in spec and "{" not in str(spec["default"])
+    }
+
+
 def key(answers: dict[str, Any]) -> str:
-    text = json.dumps(answers, sort_keys=True) + template_digest()
+    """The same key for the same render: an answer given as its default counts as not given."""
+    defaults = literal_defaults()
+    given = {k: v for k, v in answers.items() if k not in defaults or defaults[k] != v}
+    text = json.dumps(given, sort_keys=True) + template_digest()
     return hashlib.sha256(text.encode()).hexdigest()[:16]
 
 

@@ -39,9 +39,16 @@ TIER_ORDER = ("system", "generated", "render", "unit")
 TESTS = Path(__file__).parent
 
 
-def tier_rank(item: pytest.Item) -> int:
+# Within a tier, the modules with the longest single tests start first (measured with
+# --durations): the tutorial, the framework matrix, the property test.
+LONGEST_FIRST = ("test_tutorial.py", "test_frameworks.py", "test_answer_properties.py")
+
+
+def tier_rank(item: pytest.Item) -> tuple[int, int]:
     folder = item.path.relative_to(TESTS).parts[0]
-    return TIER_ORDER.index(folder) if folder in TIER_ORDER else len(TIER_ORDER)
+    tier = TIER_ORDER.index(folder) if folder in TIER_ORDER else len(TIER_ORDER)
+    name = item.path.name
+    return tier, LONGEST_FIRST.index(name) if name in LONGEST_FIRST else len(LONGEST_FIRST)
 
 
 def uses_a_module_fixture(item: pytest.Item) -> bool:

@@ -1,6 +1,6 @@
 """The committed golden render of the default answers: tests/golden/default/.
 
-`make golden` (python -m tools.golden) regenerates it; tests/test_golden.py fails when a
+`make golden` (python -m tools.golden) regenerates it; tests/render/test_golden.py fails when a
 template change alters it without the golden being regenerated, so a reviewer sees in the diff
 exactly what a change does to every team's repo.
 

@@ -12,7 +12,7 @@ Renders and trains the default service, then against a real `bentoml serve` on l
 - overload: wrk with 400 clients on one worker (its concurrency limit) after measuring its
   capacity with 8, and 400 clients of 32-row batches: what was refused, what was still
   answered, then how soon the first request succeeds and whether every one after does.
-The tests (tests/test_reliability.py) assert the same behaviour; this records the figures.
+The tests (tests/system/test_reliability.py) assert the same behaviour; this records the figures.
 
 Writes benchmarks/results/reliability.json and reliability.md.
 """

@@ -173,7 +173,7 @@ NEXT_RELEASE = {
 def release_next(template: Path) -> None:
     for path, (old, new) in NEXT_RELEASE.items():
         text = (template / path).read_text()
-        assert old in text, f"{path} no longer has {old!r}: update tests/test_byom.py"
+        assert old in text, f"{path} no longer has {old!r}: update tests/generated/test_byom.py"
         (template / path).write_text(text.replace(old, new, 1))
     commit_all(template, f"Release {NEXT}")
     git(template, "tag", NEXT)

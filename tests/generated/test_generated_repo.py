@@ -3,7 +3,7 @@ pre-commit hooks pass on a fresh render without changing a file; its committed O
 (docs/openapi.json) is what the code produces in every answer set, and a contract change that
 leaves it stale fails `make openapi-check` until `make openapi` regenerates it.
 
-(Every answer set passing its own `make setup test lint` is tests/test_frameworks.py.)"""
+(Every answer set passing its own `make setup test lint` is tests/generated/test_frameworks.py.)"""
 
 import os
 import subprocess

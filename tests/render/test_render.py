@@ -54,7 +54,7 @@ def test_every_structured_file_parses(rendered) -> None:
     for rel in files_of(repo):
         path = repo / rel
         if is_helm_template(rel):
-            continue  # YAML only once Helm renders it: tests/test_chart.py covers it
+            continue  # YAML only once Helm renders it: tests/render/test_chart.py covers it
         if path.suffix in {".yml", ".yaml"}:
             list(yaml.safe_load_all(path.read_text()))
         elif path.suffix == ".toml" or path.name == "uv.lock":

@@ -1,5 +1,5 @@
 """`goldenpath verify` and `fleet status` flag a `_src_path` Renovate's copier manager cannot follow
-(tests/test_renovate.py shows the real Renovate ignoring a filesystem path)."""
+(tests/system/test_renovate.py shows the real Renovate ignoring a filesystem path)."""
 
 import json
 import shutil
