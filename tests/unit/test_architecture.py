@@ -21,7 +21,8 @@ import pytest
 from devkit import ROOT
 
 CHECKED = ("src", "devkit", "tools", "benchmarks", "tests")
-SKIPPED = ("tests/golden", "tools/renovate/node_modules")
+# The committed render, npm packages, and what the benchmarks leave in their (ignored) work folder.
+SKIPPED = ("tests/golden", "tools/renovate/node_modules", "benchmarks/work", "build")
 OUR_TOPS = {"tests", "tools", "benchmarks", "devkit"}
 # Ways to start a process other than goldenpath.proc: module -> functions.
 PROCESS_STARTERS = {

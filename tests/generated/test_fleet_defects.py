@@ -20,7 +20,7 @@ from goldenpath.fleet.update import conflicted_files
 from goldenpath.proc import git as proc_git
 from goldenpath.render import render
 
-ROOT = Path(__file__).resolve().parents[1]
+ROOT = Path(__file__).resolve().parents[2]
 
 
 def goldenpath(*args: str) -> subprocess.CompletedProcess:

@@ -16,7 +16,7 @@ from devkit.releases import tagged_template, template_url
 from goldenpath.fleet.report import main as fleet_report
 from goldenpath.proc import run
 
-ROOT = Path(__file__).resolve().parents[1]
+ROOT = Path(__file__).resolve().parents[2]
 ARTIFACTS = ROOT / "build" / "test-artifacts"
 # No network, no profile left behind, nothing started in the background.
 FLAGS = (

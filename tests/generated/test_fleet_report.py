@@ -18,7 +18,7 @@ from devkit.fleet import mixed_fleet
 from devkit.releases import NEW, OLD, tagged_template, template_url
 from goldenpath.owned import PATH_ANSWERS
 
-ROOT = Path(__file__).resolve().parents[1]
+ROOT = Path(__file__).resolve().parents[2]
 SCHEMA = json.loads((ROOT / "docs/reference/fleet-overview.schema.json").read_text())
 
 
