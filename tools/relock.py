@@ -15,7 +15,7 @@ from pathlib import Path
 
 from goldenpath.render import render
 
-TEMPLATE_LOCK = Path(__file__).resolve().parents[2] / "templates/model-service/uv.lock.jinja"
+TEMPLATE_LOCK = Path(__file__).resolve().parents[1] / "templates/model-service/uv.lock.jinja"
 DEFAULT_NAME = "iris-classifier"
 
 
