@@ -26,7 +26,10 @@ MLFLOW_LOCK = ROOT / "templates/includes/uv-mlflow.lock"
 DEFAULT_NAME = "iris-classifier"
 NAME_LINE = 'name = "{{ service_name }}"\n'
 OWN_LINE = f'name = "{DEFAULT_NAME}"\n'
-WRAPPER = re.compile(r"\A(\{% if model_registry == 'mlflow' %\}.*?\{% else %\}\n)(.*)(\{% endif %\}\n)\Z", re.S)
+# uv.lock.jinja: the MLflow lock's include, then the plain lock (model_registry=none).
+WRAPPER = re.compile(
+    r"\A(\{% if model_registry == 'mlflow' %\}.*?\{% else %\}\n)(.*)(\{% endif %\}\n)\Z", re.S
+)
 
 
 def _templated(text: str) -> str:
