@@ -321,3 +321,18 @@ def test_no_registry_renders_the_repo_of_before(tmp_path: Path) -> None:
         for commit in short:
             a, b = a.replace(commit, "COMMIT"), b.replace(commit, "COMMIT")
         assert a == b, f"{rel} differs from the repo of {base[:8]}"
+
+
+def test_the_image_installs_no_mlflow(repo: Path) -> None:
+    """MLflow is in the dev group only: the Dockerfile's `uv sync --no-dev` set has none of it."""
+    dockerfile = (repo / "Dockerfile").read_text()
+    syncs = re.findall(r"uv sync [^\n]*", dockerfile)
+    assert syncs and all("--no-dev" in line for line in syncs), syncs
+    image = run(
+        ["uv", "export", "--locked", "--no-dev", "--no-hashes", "--no-emit-project", "--quiet"],
+        cwd=repo,
+        echo=False,
+    ).stdout
+    dev = run(["uv", "export", "--locked", "--no-hashes", "--quiet"], cwd=repo, echo=False).stdout
+    assert re.search(r"^mlflow==3\.17\.", dev, re.M), "MLflow 3.17 is locked for development"
+    assert "mlflow" not in image.lower()
