@@ -21,6 +21,7 @@ from __future__ import annotations
 import json
 import os
 import re
+import secrets
 import stat
 import subprocess
 import time
@@ -103,8 +104,9 @@ def _mlflow_server(repo: Path, where: Path, *extra: str, env: dict[str, str] | N
     return serving(command, cwd=where, log=where / "server.log", env=env, ready=False, group=True)
 
 
-def _api(url: str, path: str, **query: str) -> dict:
-    status, _, body = http("GET", f"{url}/api/2.0/mlflow/{path}?{urllib.parse.urlencode(query)}")
+def _api(url: str, endpoint: str, **query: str) -> dict:
+    query_string = urllib.parse.urlencode(query)
+    status, _, body = http("GET", f"{url}/api/2.0/mlflow/{endpoint}?{query_string}")
     assert status == 200, body
     return json.loads(body)
 
@@ -267,7 +269,10 @@ def test_wrong_credentials_and_no_answer_name_what_to_fix(repo: Path, tmp_path: 
         "admin_username = admin\nadmin_password = a-long-test-password-1\n"
         "authorization_function = mlflow.server.auth:authenticate_request_basic_auth\n"
     )
-    config = {"MLFLOW_AUTH_CONFIG_PATH": str(where / "auth.ini")}
+    config = {
+        "MLFLOW_AUTH_CONFIG_PATH": str(where / "auth.ini"),
+        "MLFLOW_FLASK_SERVER_SECRET_KEY": secrets.token_hex(16),
+    }
     with _mlflow_server(repo, where, "--app-name", "basic-auth", env=config) as running:
         wrong = {
             **env,
@@ -336,3 +341,64 @@ def test_the_image_installs_no_mlflow(repo: Path) -> None:
     dev = run(["uv", "export", "--locked", "--no-hashes", "--quiet"], cwd=repo, echo=False).stdout
     assert re.search(r"^mlflow==3\.17\.", dev, re.M), "MLflow 3.17 is locked for development"
     assert "mlflow" not in image.lower()
+
+
+def test_a_shifted_model_is_refused_unless_forced_and_two_at_once_both_land(
+    repo: Path, server: str, tmp_path: Path
+) -> None:
+    env = {"BENTOML_HOME": str(repo.parent / "bentoml"), "MLFLOW_TRACKING_URI": server}
+    out = _make(repo, env, "promote", "VERSION=1", "ALIAS=production", check=False)
+    assert "refused: alias production follows production deployments" in out, out
+    aliases = _aliases(server) if _versions(server) else {}
+    if not ({"production", "candidate"} & set(aliases)):  # run alone: make a version to compare
+        _make(repo, env, "train")
+        _make(
+            repo, env, "promote", f"VERSION={max(map(int, _versions(server)))}", "ALIAS=candidate"
+        )
+        aliases = _aliases(server)
+    against = aliases.get("production") or aliases["candidate"]
+    reference = _versions(server)[against]["tags"]["bentoml_tag"]
+
+    # Sharper probabilities (C=100) pass the quality gate but move 45% of the evaluation rows.
+    sharper = tmp_path / "sharper"
+    script = SAVE_OUTSIDE.replace('config["model"]["C"] = 0.5', 'config["model"]["C"] = 100.0')
+    run([str(repo / ".venv/bin/python"), "-c", script, str(sharper), "good"], cwd=repo, echo=False)
+    before = set(_versions(server))
+    out = _make(repo, env, "register", f"ARTIFACT={sharper}", check=False)
+    assert f"rows moved by more than 0.1 against version {against}" in out, out
+    assert "FORCE=1 registers it anyway" in out
+    assert set(_versions(server)) == before
+    out = _make(repo, env, "register", f"ARTIFACT={sharper}", "FORCE=1")
+    forced = max(set(_versions(server)) - before, key=int)
+    tags = _versions(server)[forced]["tags"]
+    assert tags["prediction_shift_forced"] == "true"
+    assert json.loads(tags["prediction_shift"])["against_version"] == against
+    assert json.loads(tags["prediction_shift"])["shifted_share"] > 0.05
+
+    # Two registrations at once: two complete versions, each with its own run and artifact.
+    before = set(_versions(server))
+    full = {**os.environ, **env}
+    both = [
+        subprocess.Popen(
+            ["make", "register", f"MODEL_TAG={reference}"],
+            cwd=repo,
+            env=full,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.STDOUT,
+            text=True,
+        )
+        for _ in range(2)
+    ]
+    outputs = [process.communicate(timeout=600)[0] for process in both]
+    assert [process.returncode for process in both] == [0, 0], outputs
+    new = set(_versions(server)) - before
+    assert len(new) == 2, outputs
+    runs = set()
+    for version in new:
+        found = _versions(server)[version]
+        assert found["status"] == "READY" and found["tags"]["quality_gate"] == "passed"
+        listed = _api(server, "artifacts/list", run_id=found["run_id"], path="model")
+        sizes = [f.get("file_size", 0) for f in listed.get("files", [])]
+        assert sizes and all(size > 0 for size in sizes), listed
+        runs.add(found["run_id"])
+    assert len(runs) == 2
