@@ -171,6 +171,8 @@ def test_train_register_promote_pull_serve_record_roll_back(
     assert f"registered {NAME} version 2" in out, out
     two = _versions(server)["2"]["tags"]
     assert two["source"] == f"make register ARTIFACT={outside / 'good'}"
+    assert two["training_data_sha256"] == "unknown: trained elsewhere"
+    assert re.fullmatch(r"[0-9a-f]{64}", two["evaluation_data_sha256"])
     assert float(json.loads(two["evaluation_metrics"])["accuracy"]) >= 0.9
 
     # Refused, naming why, and no version created: files load cannot read, a gate failure.
@@ -182,6 +184,10 @@ def test_train_register_promote_pull_serve_record_roll_back(
     out = _make(repo, env, "register", f"ARTIFACT={outside / 'shuffled'}", check=False)
     assert "refused: the quality gate failed on the contract's evaluation data" in out, out
     assert sorted(_versions(server)) == ["1", "2"]
+
+    # Before any promotion, a release (which pulls candidate) fails naming the command to run.
+    out = _make(repo, env, "pull-model", "ALIAS=candidate", check=False)
+    assert "set it with `make promote VERSION=<n> ALIAS=candidate`" in out, out
 
     # Promotion: a version that does not exist is refused by name; version 2 becomes candidate.
     out = _make(repo, env, "promote", "VERSION=7", "ALIAS=candidate", check=False)

@@ -43,8 +43,9 @@ from .model import load as load_stored
 from .settings import REGISTERED_MODEL_NAME, SERVICE_NAME, TEMPLATE_VERSION
 
 EMBEDDED = Path("model_registry")
-# What `make pull-model` and `make train` selected for `make serve` and `make image`.
-SELECTION = Path("build/registry")
+# What `make pull-model` and `make train` selected for `make serve` and `make image`:
+# build/registry-{tag,version,why,selection.json}, and registry.env (MODEL_VERSION=, for CI).
+SELECTION = Path("build")
 ARTIFACT_PATH = "model"
 GATE_TAG = "quality_gate"
 DEPLOYMENT_PREFIX = "deployment."
@@ -309,10 +310,11 @@ def _shift_against(
         )
     }
     if shift["shifted_share"] > float(bounds["max_shifted_share"]):
+        share, bound = 100 * shift["shifted_share"], 100 * float(bounds["max_shifted_share"])
         message = (
-            f"{shift['shifted_share']:.1%} of {shift['rows']} evaluation rows moved by more than"
+            f"{share:.1f} % of {shift['rows']} evaluation rows moved by more than"
             f" {shift['tolerance']} against version {against.version} ({alias}); the bound is"
-            f" {float(bounds['max_shifted_share']):.1%} ([registry] in config/training.toml)"
+            f" {bound:.1f} % ([registry] in config/training.toml)"
         )
         if not force:
             raise RegistryError(f"refused: {message}; FORCE=1 registers it anyway")
@@ -388,6 +390,7 @@ def register_existing(
 ) -> int:
     """`make register`: a model trained elsewhere, through the contract's load and the gate."""
     from .spec import TrainingResult
+    from .training import dataset_sha256
     from .training import register as save_to_store
 
     config = _config(config_path)
@@ -426,6 +429,16 @@ def register_existing(
             )
             tag = save_to_store(result, config)
             source = f"make register ARTIFACT={artifact}"
+            # Trained elsewhere: its training data and parameters are not known here; the store's
+            # drift reference (and its hash) are of the evaluation data.
+            unknown = "unknown: trained elsewhere"
+            extra = {
+                **extra,
+                "training_data_sha256": unknown,
+                "dataset": unknown,
+                "params": unknown,
+                "evaluation_data_sha256": dataset_sha256(features, target),
+            }
         else:
             source = f"make register MODEL_TAG={tag}"
         extra = {**extra, "evaluation_metrics": json.dumps(metrics, sort_keys=True)}
@@ -439,6 +452,11 @@ def register_existing(
 def promote(version: str, alias: str) -> int:
     if not alias.replace("-", "").replace("_", "").isalnum():
         raise RegistryError(f"ALIAS={alias!r}: use letters, digits, '-' and '_'")
+    if alias == PRODUCTION:
+        raise RegistryError(
+            "refused: alias production follows production deployments (`make deployment-record"
+            " ENV=production`, run by the release pipeline); promote to candidate and release"
+        )
     with registry() as client:
         found = _version(client, version=version)
         if found.tags.get(GATE_TAG) != "passed":
@@ -481,10 +499,11 @@ def _select(version: Any, tag: str, why: str) -> None:
         "why": why,
         "registry": _shown_uri(),
     }
-    (SELECTION / "selection.json").write_text(json.dumps(record, indent=2) + "\n")
-    (SELECTION / "tag").write_text(tag + "\n")
-    (SELECTION / "version").write_text(str(version.version) + "\n")
-    (SELECTION / "why").write_text(
+    (SELECTION / "registry-selection.json").write_text(json.dumps(record, indent=2) + "\n")
+    (SELECTION / "registry-tag").write_text(tag + "\n")
+    (SELECTION / "registry-version").write_text(str(version.version) + "\n")
+    (SELECTION / "registry.env").write_text(f"MODEL_VERSION={version.version}\n")
+    (SELECTION / "registry-why").write_text(
         f"serving {REGISTERED_MODEL_NAME} version {version.version} ({tag}): {why}\n"
     )
 
@@ -551,7 +570,7 @@ def record(
 
 
 def _selected_version() -> str:
-    path = SELECTION / "version"
+    path = SELECTION / "registry-version"
     if not path.is_file():
         raise RegistryError(
             "no VERSION given and none selected: run `make pull-model ALIAS=candidate`"
