@@ -20,10 +20,9 @@ from pathlib import Path
 
 from goldenpath.render import render
 
-ROOT = Path(__file__).resolve().parents[1]
-TEMPLATE_LOCK = ROOT / "templates/model-service/uv.lock.jinja"
-MLFLOW_LOCK = ROOT / "templates/includes/uv-mlflow.lock"
+TEMPLATE_LOCK = Path(__file__).resolve().parents[1] / "templates/model-service/uv.lock.jinja"
 DEFAULT_NAME = "iris-classifier"
+MLFLOW_LOCK = TEMPLATE_LOCK.parents[2] / "templates/includes/uv-mlflow.lock"
 NAME_LINE = 'name = "{{ service_name }}"\n'
 OWN_LINE = f'name = "{DEFAULT_NAME}"\n'
 # uv.lock.jinja: the MLflow lock's include, then the plain lock (model_registry=none).
