@@ -6,14 +6,14 @@ PYTHON ?= python3
 VENV ?= .venv
 BIN := $(abspath $(VENV))/bin
 SCHEMAS := tests/schemas
-PYTEST_ARGS ?= -n auto --dist loadfile
+PYTEST_ARGS ?= -n auto --dist loadgroup --durations=15
 
 # The generated repos' `make` calls uv; it comes from this virtual environment.
 export PATH := $(BIN):$(PATH)
 export BENTOML_DO_NOT_TRACK := true
 
 .DEFAULT_GOAL := help
-.PHONY: help install system-packages schemas demo test test-fast lint docs golden questions lock bench-image bench-fleet bench-serving bench-reliability bench-batch
+.PHONY: help install system-packages schemas demo test test-fast lint docs golden cookiecutter questions lock bench-image bench-fleet bench-serving bench-reliability bench-batch
 
 help: ## List the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  %-16s %s\n", $$1, $$2}'
@@ -39,12 +39,13 @@ demo: install ## Scaffold the default service into build/, train, serve, send a 
 test: install system-packages schemas ## Run every test (installs what they need first)
 	$(BIN)/python -m pytest $(PYTEST_ARGS)
 
-test-fast: install schemas ## Run the tests that take seconds, not minutes
-	$(BIN)/python -m pytest -m "not generated_make and not server and not renovate" $(PYTEST_ARGS)
+test-fast: install schemas ## Run the unit and render tiers (tests/unit, tests/render): a few minutes
+	$(BIN)/python -m pytest tests/unit tests/render $(PYTEST_ARGS)
 
-lint: install ## Lint the template repo's own Python
-	$(BIN)/ruff check src tests tools benchmarks
-	$(BIN)/ruff format --check src tests tools benchmarks
+lint: install ## Lint the template repo's own Python; check cookiecutter.json follows copier.yml
+	$(BIN)/ruff check src devkit tests tools benchmarks
+	$(BIN)/ruff format --check src devkit tests tools benchmarks
+	$(BIN)/python -m tools.cookiecutter --check
 
 docs: install ## Build the documentation site in strict mode into build/site/
 	$(BIN)/mkdocs build --strict --quiet
@@ -53,11 +54,14 @@ golden: install ## Regenerate the shipped OpenAPI document, then tests/golden/de
 	$(BIN)/python -m tools.openapi
 	$(BIN)/python -m tools.golden
 
+cookiecutter: install ## Regenerate cookiecutter.json from copier.yml (the questions' one source)
+	$(BIN)/python -m tools.cookiecutter
+
 questions: install ## Regenerate the questions tables (README.md, docs/reference/questions.md) from copier.yml
 	$(BIN)/python -m tools.questions
 
-lock: install ## Re-resolve the generated repo's uv.lock (templates/model-service/uv.lock.jinja)
-	$(BIN)/python -m tools.relock
+lock: install ## Re-lock the generated repo (templates/model-service/uv.lock.jinja); UPGRADE=1 upgrades every package
+	$(BIN)/python -m tools.relock $(if $(UPGRADE),--upgrade)
 
 bench-image: install system-packages ## Image size and cold start against BentoML's Dockerfile
 	$(BIN)/python -m benchmarks.image.run

@@ -1,13 +1,13 @@
 """Cookiecutter post-generation hook: render the golden-path template with copier.
 
 Cookiecutter only made the project folder; copier renders exactly what `copier copy` would for the
-same answers, from the revision cookiecutter used (--checkout, else the checked-out commit), and
-records the template location you gave in .copier-answers.yml, so `copier update` works later.
+same answers, from the revision you named with --checkout, else from the newest release tag (what
+`copier copy` takes, not the unreleased head of the default branch), and records the template
+location you gave in .copier-answers.yml, so `copier update` works later.
 """
 
 import json
 import re
-import subprocess
 import sys
 from pathlib import Path
 
@@ -29,11 +29,10 @@ def source_location() -> str:
     return str(Path(TEMPLATE).expanduser().resolve())
 
 
-def revision() -> str:
-    if CHECKOUT:
-        return CHECKOUT
-    done = subprocess.run(["git", "rev-parse", "HEAD"], cwd=REPO_DIR, capture_output=True, text=True)
-    return done.stdout.strip() if done.returncode == 0 else "HEAD"
+def revision() -> str | None:
+    """--checkout when given; else None, with which copier takes the newest release tag (HEAD
+    when the template has none), exactly as `copier copy` does."""
+    return CHECKOUT or None
 
 
 def main() -> int:

@@ -10,8 +10,9 @@ os.environ["BENTOML_DO_NOT_TRACK"] = "true"
 
 import pytest
 
-from .support.answers import answer_sets
-from .support.project import copy_project
+from devkit.answers import answer_sets
+from devkit.environments import Environments
+from devkit.project import copy_project
 
 ANSWER_SETS = answer_sets()
 
@@ -21,3 +22,42 @@ def rendered(request, tmp_path_factory) -> tuple[dict, Path]:
     """(answers, repo) for each answer set in tests/answers/, rendered once per session."""
     answers = ANSWER_SETS[request.param]
     return answers, copy_project(tmp_path_factory.mktemp(request.param) / "repo", **answers)
+
+
+@pytest.fixture(scope="session")
+def environments(tmp_path_factory, worker_id: str) -> Environments:
+    """Generated environments shared by every test and every xdist worker of this run, one per
+    distinct answer set (devkit/environments.py)."""
+    base = tmp_path_factory.getbasetemp()
+    # Under xdist each worker has its own base folder inside the run's: share the run's.
+    return Environments((base if worker_id == "master" else base.parent) / "environments")
+
+
+# Heaviest tiers first: the two workers then finish together, instead of one idling while the other
+# runs the last long module. The sort is stable, so a module's own order is kept.
+TIER_ORDER = ("system", "generated", "render", "unit")
+TESTS = Path(__file__).parent
+
+
+def tier_rank(item: pytest.Item) -> int:
+    folder = item.path.relative_to(TESTS).parts[0]
+    return TIER_ORDER.index(folder) if folder in TIER_ORDER else len(TIER_ORDER)
+
+
+def uses_a_module_fixture(item: pytest.Item) -> bool:
+    definitions = getattr(item, "_fixtureinfo", None)
+    if definitions is None:
+        return False
+    return any(
+        defs and defs[-1].scope == "module" for defs in definitions.name2fixturedefs.values()
+    )
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    items.sort(key=tier_rank)
+    # Under `--dist loadgroup`, tests that share a module fixture (a tagged template, a trained
+    # repo, a built image) run on one worker, so it is made once; every other test goes wherever
+    # a worker is free.
+    for item in items:
+        if uses_a_module_fixture(item):
+            item.add_marker(pytest.mark.xdist_group(item.module.__name__))

@@ -46,13 +46,12 @@ import resource
 import shutil
 import signal
 import statistics
-import subprocess
 import sys
 import time
 import tomllib
 from pathlib import Path
 
-from benchmarks.machine import (
+from devkit.machine import (
     cpu_busy_s,
     load_average,
     machine,
@@ -63,6 +62,7 @@ from benchmarks.machine import (
     venv_versions,
 )
 from goldenpath.localservice import trained_repo
+from goldenpath.proc import CommandError, run, spawn
 
 ROOT = Path(__file__).resolve().parents[2]
 HERE = Path(__file__).resolve().parent
@@ -107,21 +107,9 @@ PACKAGES = ["bentoml", "pyarrow", "pandas", "pyspark", "numpy", "scikit-learn", 
 def sh(*command: str, cwd: Path, env: dict, timeout: float = SETUP_TIMEOUT_S) -> str:
     print("$", " ".join(command), file=sys.stderr, flush=True)
     try:
-        done = subprocess.run(
-            list(command),
-            cwd=cwd,
-            env={**os.environ, **env},
-            capture_output=True,
-            text=True,
-            timeout=timeout,
-        )
-    except subprocess.TimeoutExpired:
-        raise SystemExit(f"{' '.join(command)} took more than {timeout} s") from None
-    if done.returncode != 0:
-        raise SystemExit(
-            f"{' '.join(command)} failed:\n{done.stdout[-3000:]}\n{done.stderr[-3000:]}"
-        )
-    return done.stdout
+        return run(list(command), cwd=cwd, env=env, echo=False, timeout=timeout).stdout
+    except CommandError as error:  # failed, or took more than timeout seconds
+        raise SystemExit(str(error)) from None
 
 
 def prepare(reuse: bool) -> dict:
@@ -192,9 +180,7 @@ def measure(state: dict, system: str, source: dict, timeout: float, log: Path) -
     peak_mib = tree_cpu = 0.0
     started = time.monotonic()
     with log.with_suffix(".out").open("w") as out, log.with_suffix(".err").open("w") as err:
-        process = subprocess.Popen(
-            argv, cwd=state["repo"], env=env, stdout=out, stderr=err, start_new_session=True
-        )
+        process = spawn(argv, cwd=state["repo"], env=env, stdout=out, stderr=err, new_session=True)
         while True:
             pid, status, usage = os.wait4(process.pid, os.WNOHANG)
             if pid:

@@ -3,7 +3,7 @@
     make bench-fleet [REPOS=20] [JOBS=2] [ROUNDS=3] [COMPARE=<git ref>]
 
 Generates REPOS service repositories at the oldest release of a throw-away template repository
-with real release tags (tests/support/releases.py: OLD), with varied answers and a team edit each.
+with real release tags (devkit/releases.py: OLD), with varied answers and a team edit each.
 Every contender starts each round from its own copy of that set, updating it to the newest release
 (NEW), and the contenders alternate over ROUNDS rounds (the order reversed every other round):
 
@@ -23,11 +23,9 @@ from __future__ import annotations
 
 import argparse
 import json
-import os
 import resource
 import shutil
 import statistics
-import subprocess
 import sys
 import time
 from importlib.resources import files
@@ -35,10 +33,11 @@ from pathlib import Path
 
 import jsonschema
 
-from benchmarks.machine import cpu_busy_s, load_average, machine, now, package_versions
+from devkit.machine import cpu_busy_s, load_average, machine, now, package_versions
+from devkit.project import commit_all
+from devkit.releases import NEW, OLD, tagged_template
+from goldenpath.proc import run
 from goldenpath.render import render
-from tests.support.project import commit_all
-from tests.support.releases import NEW, OLD, tagged_template
 
 ROOT = Path(__file__).resolve().parents[2]
 WORK = ROOT / "benchmarks" / "work" / "fleet"
@@ -72,21 +71,17 @@ def generate(template: Path, root: Path, count: int) -> None:
 
 def serial_loop(root: Path) -> None:
     for repo in sorted(root.iterdir()):
-        subprocess.run(
-            [*COPIER_UPDATE, "--vcs-ref", NEW],
-            cwd=repo,
-            check=True,
-            capture_output=True,
-        )
+        run([*COPIER_UPDATE, "--vcs-ref", NEW], cwd=repo, echo=False)
 
 
 def fleet_update(root: Path, jobs: int, source: Path) -> dict:
     """`goldenpath fleet update` over root with the goldenpath package in source/src."""
     report_path = root.parent / f"{root.name}-report.json"
-    subprocess.run(
+    run(
         [*FLEET_UPDATE, "--discover", str(root), "--jobs", str(jobs), "--report", str(report_path)],
-        capture_output=True,
-        env={**os.environ, "PYTHONPATH": str(source / "src")},
+        env={"PYTHONPATH": str(source / "src")},
+        echo=False,
+        check=False,
     )
     report = json.loads(report_path.read_text())
     jsonschema.validate(report, SCHEMA)
@@ -139,11 +134,10 @@ def main(argv: list[str] | None = None) -> int:
     }
     if args.compare:
         old = WORK / "compare"
-        subprocess.run(
+        run(
             ["git", "worktree", "add", "--force", "--detach", str(old), args.compare],
             cwd=ROOT,
-            check=True,
-            capture_output=True,
+            echo=False,
         )
         contenders[f"same, goldenpath at {args.compare}"] = lambda root: fleet_update(
             root, args.jobs, old
@@ -162,11 +156,11 @@ def main(argv: list[str] | None = None) -> int:
                 # freshness headers uv downloads the pyspark sdist again every time and keeps
                 # each copy (about 1.4 GB unpacked) as a dangling cache entry; prune drops them.
                 if shutil.which("uv"):
-                    subprocess.run(["uv", "cache", "prune", "--quiet"], check=False)
+                    run(["uv", "cache", "prune", "--quiet"], echo=False, check=False)
     finally:
         if args.compare:
             worktree = str(WORK / "compare")
-            subprocess.run(["git", "worktree", "remove", "--force", worktree], cwd=ROOT)
+            run(["git", "worktree", "remove", "--force", worktree], cwd=ROOT, check=False)
     names = list(contenders)
     medians = {name: statistics.median(r["seconds"] for r in runs[name]) for name in names}
     speedup = medians[names[0]] / medians[names[1]]

@@ -25,10 +25,10 @@ import time
 import uuid
 from pathlib import Path
 
-from benchmarks.machine import machine, now, package_versions, tool_version
+from devkit import containers
+from devkit.machine import machine, now, package_versions, tool_version
+from devkit.project import commit_all, copy_project
 from goldenpath.proc import run
-from tests.support import containers
-from tests.support.project import commit_all, copy_project
 
 ROOT = Path(__file__).resolve().parents[2]
 WORK = ROOT / "benchmarks" / "work" / "image"  # no dot: BentoML refuses hidden paths

@@ -3,7 +3,7 @@
     make bench-reliability [SOAK=60]
 
 Renders and trains the default service, then against a real `bentoml serve` on loopback:
-- schema fuzzing from its OpenAPI document (tests/support/load.py: a schemathesis CLI run, then
+- schema fuzzing from its OpenAPI document (devkit/load.py: a schemathesis CLI run, then
   its strategies driven by hypothesis), distinct requests counted as sent;
 - a soak: wrk at concurrency 64 for SOAK seconds, resident memory of the server's process tree
   sampled every second, growth measured from the end of a 10 s warm-up;
@@ -28,10 +28,9 @@ import threading
 import time
 from pathlib import Path
 
-from benchmarks.machine import machine, now, tool_version, tree_rss_mib, venv_versions
-from benchmarks.serving.run import wrk_run
+from devkit.load import ROW, drive, fuzz, grace_s, sigterm_under_load, wrk_run
+from devkit.machine import machine, now, tool_version, tree_rss_mib, venv_versions
 from goldenpath.localservice import started, trained_repo
-from tests.support.load import ROW, drive, fuzz, grace_s, sigterm_under_load
 
 ROOT = Path(__file__).resolve().parents[2]
 HERE = Path(__file__).resolve().parent

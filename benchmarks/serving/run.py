@@ -28,7 +28,6 @@ from __future__ import annotations
 import argparse
 import json
 import os
-import re
 import shutil
 import statistics
 import sys
@@ -38,7 +37,8 @@ from contextlib import ExitStack
 from dataclasses import dataclass, replace
 from pathlib import Path
 
-from benchmarks.machine import (
+from devkit.load import ROW, wrk_run
+from devkit.machine import (
     cpu_busy_s,
     load_average,
     machine,
@@ -47,10 +47,9 @@ from benchmarks.machine import (
     tree_cpu_s,
     venv_versions,
 )
+from devkit.project import commit_all, copy_project
 from goldenpath.localservice import Server, bentoml_serve, http, serving
 from goldenpath.proc import run
-from tests.support.load import ROW
-from tests.support.project import commit_all, copy_project
 
 ROOT = Path(__file__).resolve().parents[2]
 HERE = Path(__file__).resolve().parent
@@ -105,30 +104,6 @@ HEAVY_EDITS = (
 
 def sh(*command: str, cwd: Path, env: dict | None = None) -> str:
     return run(list(command), cwd=cwd, env=env).stdout
-
-
-def wrk_run(
-    url: str, path: str, body: dict, concurrency: int, duration: int, timeout_s: int = 5
-) -> dict:
-    """wrk POSTing body (wrk.lua) to url+path: the fields of its GP_RESULT line."""
-    command = [
-        "wrk",
-        f"-t{min(concurrency, 2)}",
-        f"-c{concurrency}",
-        f"-d{duration}s",
-        "--timeout",
-        f"{timeout_s}s",
-        "-s",
-        str(HERE / "wrk.lua"),
-        f"{url}{path}",
-    ]
-    done = run(command, cwd=HERE, env={"GP_BODY": json.dumps(body)}, echo=False, check=False)
-    out = done.stdout
-    if done.returncode != 0 or "GP_RESULT" not in out:
-        raise SystemExit(f"{' '.join(command)}:\n{out[-3000:]}\n{done.stderr[-3000:]}")
-    # The child is reaped: its resource usage is in RUSAGE_CHILDREN; take the difference.
-    fields = {k: int(v) for k, v in re.findall(r"(\w+)=(\d+)", out.split("GP_RESULT", 1)[1])}
-    return fields
 
 
 def children_cpu_s() -> float:

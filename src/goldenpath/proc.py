@@ -8,6 +8,7 @@ import subprocess
 import sys
 from collections.abc import Mapping, Sequence
 from pathlib import Path
+from typing import IO
 
 
 class CommandError(RuntimeError):
@@ -78,3 +79,26 @@ def run(
 def git(repo: Path, *args: str, check: bool = True) -> str:
     """A git command in repo, quietly; its stdout, stripped."""
     return run(["git", *args], cwd=repo, echo=False, check=check).stdout.strip()
+
+
+def spawn(
+    command: Sequence[str],
+    *,
+    cwd: Path | None = None,
+    env: Mapping[str, str] | None = None,
+    stdout: IO[str] | None = None,
+    stderr: IO[str] | int | None = None,
+    new_session: bool = False,
+) -> subprocess.Popen[str]:
+    """Start a command and return at once, for a process watched while it runs (its memory
+    sampled, its process group signalled); servers start through goldenpath.localservice.
+    env is added to this process's environment; OSError when it cannot be started."""
+    return subprocess.Popen(
+        list(command),
+        cwd=cwd,
+        env={**os.environ, **(env or {})},
+        stdout=stdout,
+        stderr=stderr,
+        text=True,
+        start_new_session=new_session,
+    )

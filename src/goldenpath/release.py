@@ -31,6 +31,8 @@ from .proc import CommandError, git, run
 RECORD = "releases.toml"
 CHANGELOG = "CHANGELOG.md"
 DEFAULT_CHECK = "make test-fast"
+# How much of a failed check's output a refusal shows.
+CHECK_LINES = 15
 HEADING = re.compile(r"^## v(\S+)\s*$", re.MULTILINE)
 
 
@@ -140,15 +142,17 @@ def run_check(repo: Path, release: Release, command: str) -> str | None:
         worktree = Path(scratch) / "tree"
         git(repo, "worktree", "add", "--detach", "--quiet", str(worktree), release.commit)
         try:
-            done = run(["bash", "-c", command], cwd=worktree, check=False)
+            # Its output in the order it was written, so the end is the command's own last words
+            # (a failing test's summary), not whatever it wrote to stderr along the way.
+            done = run(["bash", "-c", f"{{ {command}\n}} 2>&1"], cwd=worktree, check=False)
         finally:
             git(repo, "worktree", "remove", "--force", str(worktree), check=False)
     if done.returncode == 0:
         return None
-    tail = (done.stdout + done.stderr).strip().splitlines()[-5:]
-    return f"`{command}` failed at {release.commit[:12]} (exit {done.returncode}): " + " | ".join(
-        tail
-    )
+    tail = done.stdout.strip().splitlines()[-CHECK_LINES:]
+    last = "\n".join(f"    {line}" for line in tail)
+    head = f"`{command}` failed at {release.commit[:12]} (exit {done.returncode})"
+    return f"{head}; its last lines:\n{last}"
 
 
 def tag_message(repo: Path, release: Release) -> str:

@@ -1,0 +1,121 @@
+"""Every answer set renders into a repo whose files all parse, whose Python is lint-clean and
+formatted, and whose lock file is valid for its pyproject.toml."""
+
+import json
+import re
+import subprocess
+import sys
+import tomllib
+from pathlib import Path
+
+import yaml
+from jinja2.utils import htmlsafe_json_dumps
+
+from tools.golden import files_of, read_entry
+
+# Jinja left behind; "{{ $value }}" (Prometheus) and "${{ }}" (GitHub Actions) are meant to stay.
+# Grafana legends name labels as {{ label }}: those are meant to stay too.
+GRAFANA_LEGEND = re.compile(r'"legendFormat": "\{\{ [a-z_]+ \}\}(=\{\{ [a-z_]+ \}\})?"')
+UNRENDERED = re.compile(r"(?<!\$)\{\{(?!\s*\$)|\{%|\{#|%\}|#\}")
+
+
+def is_helm_template(rel: Path) -> bool:
+    """Helm's own Go templates, copied verbatim: their {{ }} are Helm's, not unrendered Jinja."""
+    return rel.parts[:2] == ("deploy", "helm") and "templates" in rel.parts
+
+
+def answer_texts(answers: dict) -> list[str]:
+    """The ways an answer may legitimately appear in output (as typed, and JSON-quoted)."""
+    texts = [str(v) for v in answers.values()]
+    quoted = {str(htmlsafe_json_dumps(t))[1:-1] for t in texts}
+    quoted |= {json.dumps(t, ensure_ascii=False)[1:-1] for t in texts}
+    quoted |= {q.replace("$", "\\$") for q in quoted}  # Dockerfile LABEL values escape "$"
+    return sorted({*texts, *quoted}, key=len, reverse=True)
+
+
+def test_nothing_is_left_unrendered(rendered) -> None:
+    answers, repo = rendered
+    for rel in files_of(repo):
+        if rel.name == ".copier-answers.yml" or is_helm_template(rel):
+            continue
+        text = read_entry(repo / rel)
+        for value in answer_texts(answers):
+            text = text.replace(value, "")
+        text = GRAFANA_LEGEND.sub("", text)
+        match = UNRENDERED.search(text)
+        assert match is None, (
+            f"{rel}: unrendered Jinja near {text[match.start() - 40 : match.end() + 40]!r}"
+        )
+
+
+def test_every_structured_file_parses(rendered) -> None:
+    _, repo = rendered
+    parsed = 0
+    for rel in files_of(repo):
+        path = repo / rel
+        if is_helm_template(rel):
+            continue  # YAML only once Helm renders it: tests/test_chart.py covers it
+        if path.suffix in {".yml", ".yaml"}:
+            list(yaml.safe_load_all(path.read_text()))
+        elif path.suffix == ".toml" or path.name == "uv.lock":
+            tomllib.loads(path.read_text())
+        elif path.suffix == ".json":
+            json.loads(path.read_text())
+        else:
+            continue
+        parsed += 1
+    assert parsed >= 5
+
+
+def test_answers_file_records_the_answers(rendered) -> None:
+    answers, repo = rendered
+    recorded = yaml.safe_load((repo / ".copier-answers.yml").read_text())
+    assert Path(recorded["_src_path"]).is_absolute()
+    assert recorded["_commit"]
+    for key, value in answers.items():
+        assert recorded[key] == value, key
+    assert "package_name" not in recorded, "computed values are not answers"
+
+
+def test_package_is_named_after_the_service(rendered) -> None:
+    answers, repo = rendered
+    service = answers.get("service_name", "iris-classifier")
+    package = repo / "src" / service.replace("-", "_")
+    assert (package / "service.py").is_file()
+    pyproject = tomllib.loads((repo / "pyproject.toml").read_text())
+    assert pyproject["project"]["name"] == service
+    assert pyproject["project"]["description"] == answers.get(
+        "description",
+        "Classifies iris flowers from four measurements (the golden-path example model).",
+    )
+    python = answers.get("python_version", "3.11")
+    assert pyproject["tool"]["ruff"]["target-version"] == "py" + python.replace(".", "")
+
+
+def test_python_is_lint_clean_and_formatted(rendered) -> None:
+    _, repo = rendered
+    for command in (["check", "--no-cache", "."], ["format", "--no-cache", "--check", "."]):
+        done = subprocess.run(
+            [sys.executable, "-m", "ruff", *command], cwd=repo, capture_output=True, text=True
+        )
+        assert done.returncode == 0, done.stdout + done.stderr
+
+
+def test_lock_file_matches_pyproject(rendered) -> None:
+    _, repo = rendered
+    done = subprocess.run(
+        [sys.executable, "-m", "uv", "lock", "--locked"], cwd=repo, capture_output=True, text=True
+    )
+    assert done.returncode == 0, done.stderr
+
+
+def test_ruff_of_the_template_repo_is_the_locked_ruff() -> None:
+    lock = tomllib.loads(
+        (Path(__file__).parents[2] / "templates/includes/uv-mlflow.lock").read_text()
+    )
+    locked = next(p["version"] for p in lock["package"] if p["name"] == "ruff")
+    from importlib.metadata import version
+
+    assert version("ruff") == locked, (
+        "pin ruff in pyproject.toml's test extra to the locked version"
+    )

@@ -1,0 +1,160 @@
+"""A real image build with buildah (`make image` in a generated repo) and a real run with podman,
+using the UID, read-only root filesystem and port the rendered chart gives the Deployment."""
+
+import json
+import subprocess
+import uuid
+from pathlib import Path
+
+import httpx
+import pytest
+
+from devkit import containers
+from devkit.chart import by_kind, chart_dir, render
+from devkit.load import ROW
+from devkit.service import free_port, make
+
+
+@pytest.fixture(scope="module")
+def built(environments, tmp_path_factory):
+    missing = containers.missing_tools()
+    assert not missing, f"missing {missing}: `make test` installs them (scripts/system-packages.sh)"
+    # The ONNX example: a framework other than scikit-learn (the tutorial builds that one).
+    trained = environments.trained(home=tmp_path_factory.mktemp("image"), model_framework="onnx")
+    repo, env = trained.repo, trained.env
+    base = containers.ensure_base_image()
+    image = f"localhost/goldenpath-test-{uuid.uuid4().hex[:10]}:test"
+    try:
+        make(repo, "image", f"BASE_IMAGE={base}", f"IMAGE={image}", env=env)
+        tag = (repo / "build" / "model-tag").read_text().strip()
+        yield repo, image, tag
+    finally:
+        containers.remove_image(image)
+
+
+def pod_spec(repo: Path) -> dict:
+    (deployment,) = by_kind(render(chart_dir(repo), {}), "Deployment")
+    return deployment["spec"]["template"]["spec"]
+
+
+def test_image_serves_as_the_chart_runs_it(built) -> None:
+    repo, image, tag = built
+    pod = pod_spec(repo)
+    (container,) = pod["containers"]
+    uid = pod["securityContext"]["runAsUser"]
+    read_only = container["securityContext"]["readOnlyRootFilesystem"]
+    assert read_only is True
+    port = free_port()  # host networking: the chart's containerPort is remapped to a free one
+    name = f"goldenpath-test-{uuid.uuid4().hex[:10]}"
+    with containers.running(image, name=name, port=port, user=uid, read_only=read_only) as run:
+        containers.wait_http_200(f"{run.url}/readyz", run)
+        response = httpx.post(f"{run.url}/predict", json=ROW)
+        assert response.status_code == 200, response.text
+        assert response.json()["model_version"] == tag.split(":")[1]
+        status = run.exec("cat", "/proc/1/status").stdout
+        uids = next(line.split()[1:] for line in status.splitlines() if line.startswith("Uid:"))
+        assert set(uids) == {str(uid)}, f"process runs as {uids}, the chart says {uid}"
+        write = run.exec("sh", "-c", "touch /opt/probe")
+        assert write.returncode != 0, "the root filesystem must be read-only"
+
+
+FRAMEWORKS = ("lightgbm", "xgboost", "onnxruntime")
+
+
+def offline(image: str, entrypoint: str, *args: str):
+    """Run a command in the image without a network."""
+    return containers.sh(
+        "podman",
+        *containers.PODMAN_RUN_FLAGS,
+        "run",
+        "--rm",
+        "--network",
+        "none",
+        "--entrypoint",
+        entrypoint,
+        image,
+        *args,
+    )
+
+
+def test_image_has_no_compiler_caches_or_build_secrets(built) -> None:
+    _, image, tag = built
+    script = (
+        "for c in gcc cc g++ make uv; do command -v $c && echo FOUND $c; done;"
+        " find / -xdev -type d \\( -path '*/.cache/pip' -o -path '*/.cache/uv' \\) -print;"
+        " ls -A /run/secrets 2>/dev/null; test -e /opt/uv && echo FOUND /opt/uv; true"
+    )
+    done = offline(image, "/bin/sh", "-c", script)
+    assert done.stdout.strip() == "", done.stdout
+    probe = "import importlib.util as u; print(*[m for m in FRAMEWORKS if u.find_spec(m)])"
+    frameworks = offline(
+        image, "/opt/venv/bin/python", "-c", probe.replace("FRAMEWORKS", repr(FRAMEWORKS))
+    )
+    assert frameworks.stdout.split() == ["onnxruntime"], "the image carries only its framework"
+    inspect = json.loads(containers.sh("podman", "image", "inspect", image).stdout)[0]
+    env = "\n".join(inspect["Config"]["Env"])
+    for secret in ("SSL_CERT_FILE", "PIP_CERT", "INDEX_URL", "PIP_INDEX"):
+        assert secret not in env, f"{secret} persisted in the image environment"
+    labels = inspect["Config"]["Labels"]
+    assert labels["io.goldenpath.model-tag"] == tag
+    assert labels["org.opencontainers.image.revision"]
+    assert labels["io.goldenpath.template-version"]
+    assert f"MODEL_TAG={tag}" in env
+    assert inspect["Config"]["User"] == "10001:10001"
+
+
+def test_image_scores_as_the_chart_cronjob_runs_it(built, tmp_path) -> None:
+    """The one image also scores in batch: the CronJob's command, user and read-only root
+    filesystem, input and output on a mounted volume; the run record names the baked-in model."""
+    repo, image, tag = built
+    values = {"batch": {"input": "/data/input.parquet", "output": "/data/output"}}
+    values["batch"]["cronJob"] = {"enabled": True}
+    (cron,) = by_kind(render(chart_dir(repo), values), "CronJob")
+    pod = cron["spec"]["jobTemplate"]["spec"]["template"]["spec"]
+    (container,) = pod["containers"]
+    assert container["securityContext"]["readOnlyRootFilesystem"] is True
+    uid = pod["securityContext"]["runAsUser"]
+    data = tmp_path / "data"
+    data.mkdir()
+    data.chmod(0o777)  # the container's user writes its output here
+    package = next((repo / "src").iterdir()).name
+    # `make score-smoke`'s input: the contract's examples as a small Parquet file.
+    subprocess.run(
+        [
+            str(repo / ".venv/bin/python"),
+            "-m",
+            f"{package}.score",
+            "--write-examples",
+            str(data / "input.parquet"),
+        ],
+        cwd=repo,
+        check=True,
+        capture_output=True,
+    )
+    done = containers.sh(
+        "podman",
+        *containers.PODMAN_RUN_FLAGS,
+        "run",
+        "--rm",
+        "--network",
+        "none",
+        "--read-only",
+        "--tmpfs",
+        "/tmp",
+        "--user",
+        str(uid),
+        "--volume",
+        f"{data}:/data",
+        "--entrypoint",
+        container["command"][0],
+        image,
+        *container["command"][1:],
+        *container["args"],
+        check=False,
+    )
+    assert done.returncode == 0, done.stdout + done.stderr
+    assert container["command"][2] == f"{package}.score"
+    record = json.loads((data / "output" / "run.json").read_text())
+    assert record["status"] == "succeeded" and record["model_tag"] == tag
+    assert record["rows"]["rejected"] == 0 and record["rows"]["scored"] >= 1
+    assert record["git_commit"] not in ("", "unknown") and record["template_version"]

@@ -1,0 +1,14 @@
+"""The unit tier: the CLI and library on their own, no copier render (seconds)."""
+
+from pathlib import Path
+
+import pytest
+
+HERE = Path(__file__).parent
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    """Mark this folder's tests with its tier (the hook sees every item: keep to our own)."""
+    for item in items:
+        if item.path.is_relative_to(HERE):
+            item.add_marker(pytest.mark.unit)
