@@ -143,12 +143,12 @@ def test_a_bigger_house_in_the_west_costs_more(training_result: TrainingResult) 
 
 # Standards changes of the next release, in the files a model change used to touch.
 NEXT_RELEASE = {
-    PACKAGE / "service.py": (
+    PACKAGE / "service.py.jinja": (
         "    def __is_ready__(self) -> bool:\n",
         "    def __is_ready__(self) -> bool:\n"
         "        # Ready only with a model that passed its warm-up.\n",
     ),
-    PACKAGE / "metrics.py": (
+    PACKAGE / "metrics.py.jinja": (
         '"Null (missing) values received for each nullable input."',
         '"Null (missing) values received per nullable input feature."',
     ),

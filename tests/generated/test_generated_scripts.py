@@ -84,7 +84,7 @@ def test_template_update_gives_the_bot_identity_to_its_commit_only(tmp_path) -> 
     readme.write_text(readme.read_text() + "\nA line the next template commit adds.\n")
     # A change of the served OpenAPI document (an endpoint's description): the script regenerates
     # docs/openapi.json, which copier never touches, into the update commit.
-    service = template / "templates/model-service/src/{{ package_name }}/service.py"
+    service = template / "templates/model-service/src/{{ package_name }}/service.py.jinja"
     old_doc = "Predict one row: the request body is an object of named features."
     new_doc = "Predict one row from an object of named features."
     assert old_doc in service.read_text()

@@ -111,7 +111,7 @@ def test_lock_file_matches_pyproject(rendered) -> None:
 
 def test_ruff_of_the_template_repo_is_the_locked_ruff() -> None:
     lock = tomllib.loads(
-        (Path(__file__).parents[2] / "templates/model-service/uv.lock.jinja").read_text()
+        (Path(__file__).parents[2] / "templates/includes/uv-mlflow.lock").read_text()
     )
     locked = next(p["version"] for p in lock["package"] if p["name"] == "ruff")
     from importlib.metadata import version

@@ -4,7 +4,8 @@ BentoML changes, these fail so that the decision is measured again rather than a
 import tomllib
 from pathlib import Path
 
-LOCK = Path(__file__).parents[2] / "templates/model-service/uv.lock.jinja"
+# The default answers' lock (model_registry=mlflow; uv.lock.jinja includes it for that answer).
+LOCK = Path(__file__).parents[2] / "templates/includes/uv-mlflow.lock"
 # The release decision 0007 measured: its workers share one listening socket (BentoML's
 # _bentoml_impl/server/serving.py `serve_http` creates a single CircusSocket without
 # so_reuseport), so the generated service runs one worker per pod and scales with pods.

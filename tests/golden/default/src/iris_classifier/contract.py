@@ -2,7 +2,8 @@
 
 Template updates never touch this file. Everything model-specific lives here, in the names the
 platform reads (spec.py documents them): TASK, FEATURES, EXAMPLES, and the functions train, save,
-load and predict. The service, its request schema, metrics, drift, tests, dashboard and alerts are
+load and predict; evaluation_data and evaluate let `make register` check a model
+trained elsewhere. The service, its request schema, metrics, drift, tests, dashboard and alerts are
 built from these names, so bringing your own model means editing this file,
 config/training.toml and tests/test_model.py, and nothing else
 (docs/how-to/replace-the-model.md in the template's documentation walks through it).
@@ -67,11 +68,7 @@ def train(config: dict[str, Any]) -> TrainingResult:
     )
     estimator.fit(x_train, y_train)
     model = estimator
-    predicted = predict(model, x_test).argmax(axis=1)
-    metrics = {
-        "accuracy": float(accuracy_score(y_test, predicted)),
-        "f1_macro": float(f1_score(y_test, predicted, average="macro")),
-    }
+    metrics = evaluate(model, x_test, y_test)
     return TrainingResult(
         model=model,
         metrics=metrics,
@@ -81,6 +78,35 @@ def train(config: dict[str, Any]) -> TrainingResult:
         n_test=len(y_test),
         params=params,
     )
+
+
+def evaluation_data(config: dict[str, Any]) -> tuple[np.ndarray, np.ndarray]:
+    """Held-out rows (encoded as spec.encode does) and their targets: `make register` measures the
+    quality gate and the prediction shift against the version in production on them.
+
+    They must be rows no model you register was trained on, or its metrics flatter it: here the
+    split train() holds out (the same test_size and random_state), so a model trained elsewhere
+    must be trained without these rows. Better still, a dated hold-out set nobody trains on.
+    """
+    data = config["data"]
+    features, target, _ = load_data()
+    _, x_test, _, y_test = train_test_split(
+        features,
+        target,
+        test_size=data["test_size"],
+        random_state=data["random_state"],
+        stratify=target,
+    )
+    return x_test, y_test
+
+
+def evaluate(model: Any, features: np.ndarray, target: np.ndarray) -> dict[str, float]:
+    """The metrics the quality gate of config/training.toml reads, on held-out rows."""
+    predicted = predict(model, features).argmax(axis=1)
+    return {
+        "accuracy": float(accuracy_score(target, predicted)),
+        "f1_macro": float(f1_score(target, predicted, average="macro")),
+    }
 
 
 def save(model: Any, directory: Path) -> None:

@@ -55,7 +55,8 @@ INPUT_MISSING = Counter(
 MODEL_INFO = Gauge(
     "model_info",
     "1 for the model version each live worker serves.",
-    ["model_name", "model_version"],
+    # The registry's name and version of it ("none" when it did not come from the registry).
+    ["model_name", "model_version", "registered_model", "registry_version"],
     multiprocess_mode="livemax",
 )
 

@@ -35,7 +35,9 @@ from .settings import (
     MAX_BATCH_SIZE,
     MAX_CONCURRENCY,
     MODEL_NAME,
+    MODEL_REGISTRY_VERSION,
     MODEL_TAG,
+    REGISTERED_MODEL_NAME,
     SERVICE_NAME,
     SLO_LATENCY_SECONDS,
     TRACING,
@@ -132,9 +134,20 @@ class ModelService:
             self.counters = [PREDICTIONS.labels(model_version=loaded.version)]
             self.values = prediction_values(loaded.reference["output"]["bin_edges"])
         self.model = loaded
-        STATE.model_version = loaded.version
+        # The registry version (MODEL_REGISTRY_VERSION, from the image or `make serve`) beside the
+        # BentoML version, on every response's X-Model-Version and in model_info.
+        STATE.model_version = (
+            loaded.version
+            if MODEL_REGISTRY_VERSION == "none"
+            else f"{loaded.version}; registry={REGISTERED_MODEL_NAME}/{MODEL_REGISTRY_VERSION}"
+        )
         STATE.unavailable = ""
-        MODEL_INFO.labels(model_name=MODEL_NAME, model_version=loaded.version).set(1)
+        MODEL_INFO.labels(
+            model_name=MODEL_NAME,
+            model_version=loaded.version,
+            registered_model=REGISTERED_MODEL_NAME,
+            registry_version=MODEL_REGISTRY_VERSION,
+        ).set(1)
         MODEL_READY.set(1)
         logger.info("model %s loaded and warmed up", loaded.tag)
         # Everything loaded so far (BentoML, the model) lives as long as the process. Freezing it

@@ -33,6 +33,12 @@ BATCH_MAX_LATENCY_MS = 1000
 # MODEL_TAG to an earlier tag (see `bentoml models list`).
 MODEL_TAG = os.environ.get("MODEL_TAG", f"{MODEL_NAME}:latest")
 
+# The model registry (MLflow at MLFLOW_TRACKING_URI): versions are registered under this name, and
+# the process serves the registry version MODEL_REGISTRY_VERSION names (set by `make serve` from
+# `make pull-model` or `make train`, and by the image); "none" when the model did not come from it.
+REGISTERED_MODEL_NAME = MODEL_NAME
+MODEL_REGISTRY_VERSION = os.environ.get("MODEL_REGISTRY_VERSION", "").strip() or "none"
+
 # The latency SLO: 99% of prediction requests faster than this. It is also a bucket boundary of
 # BentoML's request duration histogram, so the SLO's recording rules can count requests against it.
 SLO_LATENCY_SECONDS = 0.25

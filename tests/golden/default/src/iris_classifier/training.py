@@ -8,6 +8,7 @@ metrics break a threshold in the config's [quality_gate] table (`min_<metric>` o
 model carries in its store metadata: the metrics, a SHA-256 of the training data, where the data
 came from, the git commit, the template version, the parameters, the task and the features, so
 every served version can be traced back to what made it.
+Then the version is registered in the model registry (registry.py) with the same lineage.
 """
 
 from __future__ import annotations
@@ -178,6 +179,9 @@ def register(result: TrainingResult, config: dict[str, Any]) -> str:
 def main(argv: Sequence[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--config", type=Path, default=DEFAULT_CONFIG)
+    parser.add_argument(
+        "--force", action="store_true", help="register despite a large prediction shift"
+    )
     args = parser.parse_args(argv)
     config = load_config(args.config)
     result = train(config)
@@ -190,7 +194,16 @@ def main(argv: Sequence[str] | None = None) -> int:
         return 1
     tag = register(result, config)
     print(f"registered {tag}")
-    return 0
+    # Then in the model registry (MLFLOW_TRACKING_URI, else the embedded one); imported here, so
+    # training itself never waits for MLflow's import.
+    from .registry import RegistryError, publish_trained
+
+    try:
+        return publish_trained(tag, force=args.force, config_path=args.config)
+    except RegistryError as error:
+        print(error, file=sys.stderr)
+        print(f"{tag} is in the local store only: `make register MODEL_TAG={tag}`", file=sys.stderr)
+        return 1
 
 
 if __name__ == "__main__":
