@@ -60,6 +60,8 @@ def uses_a_module_fixture(item: pytest.Item) -> bool:
     )
 
 
+# First: pytest-xdist's own hook reads the groups to name each test's group (`nodeid@group`).
+@pytest.hookimpl(tryfirst=True)
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
     items.sort(key=tier_rank)
     # Under `--dist loadgroup`, tests that share a module fixture (a tagged template, a trained

@@ -1,11 +1,12 @@
 """Which files a template release owns in a service repository.
 
-A release is rendered once per process for each CI provider asked about (the one answer that
-decides which files exist, besides the names: PATH_ANSWERS), under a stand-in service name; each
-repository's list is that render with its own names put in, minus the release's team-owned files
-(`_skip_if_exists`). So `fleet status` and `fleet report` render a release once, not once per
-repository. A render fails with whatever copier raises (an unreachable source, a commit the
-template does not have). docs/decisions/0015-fleet-report-one-render-per-release.md says why.
+A release is rendered once per process for each combination asked about of the answers that
+decide which files exist besides the names (PATH_ANSWERS: the CI provider, the model registry),
+under a stand-in service name; each repository's list is that render with its own names put in,
+minus the release's team-owned files (`_skip_if_exists`). So `fleet status` and `fleet report`
+render a release once, not once per repository. A render fails with whatever copier raises (an
+unreachable source, a commit the template does not have).
+docs/decisions/0015-fleet-report-one-render-per-release.md says why.
 """
 
 from __future__ import annotations
@@ -25,7 +26,7 @@ PROBE_SERVICE = "gp-probe-svc"
 PROBE_PACKAGE = PROBE_SERVICE.replace("-", "_")
 # The answers a template path's condition names (`{% if ci_provider == 'github' %}.github...`):
 # a render is made per combination of them (tests/test_fleet_report.py keeps this list whole).
-PATH_ANSWERS = ("ci_provider",)
+PATH_ANSWERS = ("ci_provider", "model_registry")
 
 
 @cache
