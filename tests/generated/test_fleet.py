@@ -144,7 +144,8 @@ def test_fleet_update_classifies_every_repo(fleet, tmp_path) -> None:
     outcomes = {Path(r["repo"]).name: r for r in report["repos"]}
     for name, (repo, expected) in fleet.items():
         entry = outcomes[name]
-        assert entry["outcome"] == expected, (name, entry)
+        # The reason first: a long entry is cut in the assertion message.
+        assert entry["outcome"] == expected, (name, entry.get("reason"), entry)
         assert git(repo, "rev-parse", "main") == before[name], f"{name}: default branch moved"
         assert git(repo, "rev-parse", "--abbrev-ref", "HEAD") == "main"
         if name != "svc-dirty":
