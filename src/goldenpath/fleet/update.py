@@ -282,11 +282,22 @@ def run_fleet(repos: list[Path], settings: Settings, jobs: int, progress=None) -
             results.append(update_repo(repo, settings))
             progress(results[-1])
         return results
-    with ProcessPoolExecutor(max_workers=jobs) as pool:
+    # Copier keeps one mirror of a URL source in its cache and refreshes it on every update; two
+    # processes doing that at once race on the mirror's git locks. Each worker gets its own.
+    caches = tempfile.TemporaryDirectory(prefix="goldenpath-copier-cache-")
+    pool = ProcessPoolExecutor(
+        max_workers=jobs, initializer=own_copier_cache, initargs=(caches.name,)
+    )
+    with caches, pool:
         futures = {pool.submit(update_repo, repo, settings): repo for repo in repos}
         for future in as_completed(futures):
             progress(future.result())
         return [future.result() for future in futures]
+
+
+def own_copier_cache(parent: str) -> None:
+    """In a worker process: copier's mirror cache in a folder of this process's own."""
+    os.environ["COPIER_CACHE_DIR"] = tempfile.mkdtemp(prefix="worker-", dir=parent)
 
 
 def report(results: list[Outcome], settings: Settings, started_at: str, seconds: float) -> dict:
