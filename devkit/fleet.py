@@ -4,12 +4,11 @@ template, broken, and not a git repository; each scaffolded from the template's 
 
 from __future__ import annotations
 
+import subprocess
 from dataclasses import dataclass
 from pathlib import Path
 
-from goldenpath.render import render
-
-from .project import commit_all, git
+from .project import commit_all, git, goldenpath, scaffold_at
 from .releases import NEW, OLD, PREVIOUS, TAGS
 
 
@@ -33,9 +32,16 @@ def behind(ref: str) -> int:
 
 
 def scaffold(url: str, dst: Path, ref: str, **answers) -> Path:
-    render(dst, {"service_name": dst.name, **answers}, src=url, vcs_ref=ref)
-    commit_all(dst, f"Scaffold at {ref}")
-    return dst
+    """A repository named after its folder, scaffolded at ref (devkit.project.scaffold_at)."""
+    return scaffold_at(url, dst, ref, **{"service_name": dst.name, **answers})
+
+
+def run_report(root: Path, out: Path) -> subprocess.CompletedProcess[str]:
+    """`goldenpath fleet report --discover root` writing out/fleet.json and out/fleet.html."""
+    return goldenpath(
+        "fleet", "report", "--discover", str(root),
+        "--json", str(out / "fleet.json"), "--html", str(out / "fleet.html"),
+    )  # fmt: skip
 
 
 def mixed_fleet(url: str, root: Path) -> dict[str, Expected]:

@@ -26,10 +26,10 @@ from pathlib import Path
 import jsonschema
 
 from benchmarks.fleet.run import measured, summary
+from devkit.fleet import run_report
 from devkit.machine import machine, now, package_versions
 from devkit.project import commit_all
 from devkit.releases import CANDIDATE, TAGS, tagged_template, template_url
-from goldenpath.proc import run
 from goldenpath.render import render
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -81,22 +81,9 @@ def generate(url: str, root: Path, count: int) -> dict[str, int]:
 
 def fleet_report(root: Path) -> dict:
     out = root.parent / f"{root.name}-report"
-    run(
-        [
-            sys.executable,
-            "-m",
-            "goldenpath",
-            "fleet",
-            "report",
-            "--discover",
-            str(root),
-            "--json",
-            str(out / "fleet.json"),
-            "--html",
-            str(out / "fleet.html"),
-        ],
-        echo=False,
-    )
+    done = run_report(root, out)
+    if done.returncode != 0:
+        raise SystemExit(f"goldenpath fleet report failed:\n{done.stderr[-3000:]}")
     report = json.loads((out / "fleet.json").read_text())
     jsonschema.validate(report, SCHEMA)
     return {

@@ -6,15 +6,13 @@ release is rendered once, not once per repository; the page needs no network."""
 import json
 import re
 import statistics
-import subprocess
-import sys
 from html.parser import HTMLParser
 from pathlib import Path
 
 import jsonschema
 import pytest
 
-from devkit.fleet import mixed_fleet
+from devkit.fleet import mixed_fleet, run_report
 from devkit.releases import NEW, OLD, tagged_template, template_url
 from goldenpath.owned import PATH_ANSWERS
 
@@ -29,23 +27,7 @@ def fleet(tmp_path_factory):
     root = tmp_path_factory.mktemp("fleet")
     expected = mixed_fleet(url, root)
     out = tmp_path_factory.mktemp("report")
-    done = subprocess.run(
-        [
-            sys.executable,
-            "-m",
-            "goldenpath",
-            "fleet",
-            "report",
-            "--discover",
-            str(root),
-            "--json",
-            str(out / "fleet.json"),
-            "--html",
-            str(out / "fleet.html"),
-        ],
-        capture_output=True,
-        text=True,
-    )
+    done = run_report(root, out)
     assert done.returncode == 0, done.stderr[-3000:]
     report = json.loads((out / "fleet.json").read_text())
     return expected, report, (out / "fleet.html").read_text(), done.stderr

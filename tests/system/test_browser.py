@@ -11,9 +11,8 @@ from pathlib import Path
 
 import pytest
 
-from devkit.fleet import mixed_fleet
+from devkit.fleet import mixed_fleet, run_report
 from devkit.releases import tagged_template, template_url
-from goldenpath.fleet.report import main as fleet_report
 from goldenpath.proc import run
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -34,7 +33,9 @@ WINDOW = (1280, 1400)
 
 def chromium(profile: Path, *args: str) -> str:
     if not shutil.which("chromium"):
-        pytest.skip("Debian's chromium is not installed (make system-packages installs it)")
+        pytest.fail(
+            "Debian's chromium is not installed: `make test` installs it (make system-packages)"
+        )
     done = run(["chromium", *FLAGS, f"--user-data-dir={profile}", *args], echo=False, timeout=180)
     return done.stdout
 
@@ -45,17 +46,8 @@ def page(tmp_path_factory) -> tuple[dict, Path]:
     root = tmp_path_factory.mktemp("fleet")
     mixed_fleet(url, root)
     out = tmp_path_factory.mktemp("report")
-    status = fleet_report(
-        [
-            "--discover",
-            str(root),
-            "--json",
-            str(out / "fleet.json"),
-            "--html",
-            str(out / "fleet.html"),
-        ]
-    )
-    assert status == 0
+    done = run_report(root, out)
+    assert done.returncode == 0, done.stderr[-3000:]
     return json.loads((out / "fleet.json").read_text()), out / "fleet.html"
 
 
