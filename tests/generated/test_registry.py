@@ -217,6 +217,13 @@ def test_train_register_promote_pull_serve_record_roll_back(
     assert f"serving {NAME} version 2" in log.read_text()
     assert "pulled by `make pull-model` (alias candidate)" in log.read_text()
 
+    # A batch run with the pulled model records the registry version beside the BentoML tag.
+    _make(clone, fresh, "score-smoke")
+    run_record = json.loads((clone / "build/score-smoke/output/run.json").read_text())
+    assert run_record["status"] == "succeeded", run_record
+    assert (run_record["registered_model"], run_record["registry_version"]) == (NAME, "2")
+    assert run_record["model_tag"] == f"{NAME}:{version}"
+
     # The release pipeline's records, as its jobs run them: version 1 went to production first
     # (digest A), then version 2 (digest B) through staging to production.
     deploy = {**fresh, **CI}

@@ -6,7 +6,8 @@ stays bounded by the chunk and not by the input, and writes a folder:
 
     OUTPUT/scores/    Parquet: the input's key columns, the prediction, the model version
     OUTPUT/rejects/   Parquet: the key columns, the row's features (JSON) and why it was refused
-    OUTPUT/run.json   the run record: model tag, input fingerprint, row counts, commit, timings
+    OUTPUT/run.json   the run record: model tag (and registry version), input fingerprint, row
+                      counts, commit, timings
 
 Nothing is lost: every input row is a score or a reject, and the job counts what it wrote before
 it succeeds. The folder is built beside OUTPUT and moved into place at the end, so a failed,
@@ -46,6 +47,7 @@ import pyarrow.parquet as pq
 from pydantic import TypeAdapter, ValidationError
 
 from . import model as model_store
+from . import settings
 from .model import CONTRACT
 from .payloads import Features
 from .schedule import ScheduleError, interval_seconds
@@ -550,13 +552,23 @@ def expected_rows(files: Sequence[Path]) -> int | None:
 
 
 def lineage() -> dict[str, str]:
-    """The commit (the image's GIT_COMMIT, else git) and the template release (settings)."""
+    """The commit (the image's GIT_COMMIT, else git), the template release (settings) and, with a
+    registry, the registry version."""
     commit = os.environ.get("GIT_COMMIT", "")
     if not commit:
         from .training import lineage as from_git
 
         commit = from_git()["git_commit"]
-    return {"git_commit": commit, "template_version": TEMPLATE_VERSION}
+    return {"git_commit": commit, "template_version": TEMPLATE_VERSION, **registry_version()}
+
+
+def registry_version() -> dict[str, str]:
+    """The registered model and version the run scores with (MODEL_REGISTRY_VERSION, from the image
+    or `make score`), when the service has a registry; "none" when the model did not come from it."""
+    name = getattr(settings, "REGISTERED_MODEL_NAME", None)
+    if name is None:
+        return {}
+    return {"registered_model": name, "registry_version": settings.MODEL_REGISTRY_VERSION}
 
 
 def publish(staging: Path, target: Path) -> None:
