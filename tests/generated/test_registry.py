@@ -256,6 +256,8 @@ def test_train_register_promote_pull_serve_record_roll_back(
     assert f"image.digest={DIGEST_A}" in (tmp_path / "helm.log").read_text()
     assert _aliases(server) == {"candidate": "1", "production": "1"}
     history = _make(clone, fresh, "deployments").splitlines()
+    aliases_line = "aliases: candidate -> 1, production -> 1"
+    assert any(line.endswith(aliases_line) for line in history), history
     rows = [line for line in history if re.match(r"^\d{4}-", line)]
     assert [row.split()[1:3] for row in rows] == [
         ["rollback", "production"],
@@ -362,7 +364,6 @@ def test_a_shifted_model_is_refused_unless_forced_and_two_at_once_both_land(
         )
         aliases = _aliases(server)
     against = aliases.get("production") or aliases["candidate"]
-    reference = _versions(server)[against]["tags"]["bentoml_tag"]
 
     # Sharper probabilities (C=100) pass the quality gate but move 45% of the evaluation rows.
     sharper = tmp_path / "sharper"
@@ -380,12 +381,12 @@ def test_a_shifted_model_is_refused_unless_forced_and_two_at_once_both_land(
     assert json.loads(tags["prediction_shift"])["against_version"] == against
     assert json.loads(tags["prediction_shift"])["shifted_share"] > 0.05
 
-    # Two registrations at once: two complete versions, each with its own run and artifact.
+    # Two trainings at once: two complete versions, each with its own run and artifact.
     before = set(_versions(server))
     full = {**os.environ, **env}
     both = [
         subprocess.Popen(
-            ["make", "register", f"MODEL_TAG={reference}"],
+            ["make", "train"],
             cwd=repo,
             env=full,
             stdout=subprocess.PIPE,

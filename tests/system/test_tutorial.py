@@ -29,10 +29,16 @@ def test_tutorial_runs_as_written(tmp_path) -> None:
         "BASE_IMAGE": base,
         "CONTAINERS_CONF": str(containers.containers_conf()),
     }
+    # One stream in the order written, so a failure's last lines are the failing command's.
     done = subprocess.run(
-        ["bash", "-c", "\n".join(script)], env=env, capture_output=True, text=True, timeout=900
+        ["bash", "-c", "\n".join(script)],
+        env=env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+        timeout=900,
     )
-    output = done.stdout + done.stderr
+    output = done.stdout
     assert done.returncode == 0, output[-6000:]
     assert '"model_version"' in done.stdout and "HTTP/1.1 200" in done.stdout
     assert '"petal_width_cm"],"msg":"Field required"' in done.stdout  # the 400 names the field

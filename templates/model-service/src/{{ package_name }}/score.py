@@ -563,8 +563,8 @@ def lineage() -> dict[str, str]:
 
 
 def registry_version() -> dict[str, str]:
-    """The registered model and version the run scores with (MODEL_REGISTRY_VERSION, from the image
-    or `make score`), when the service has a registry; "none" when the model did not come from it."""
+    """The registered model and version the run scores with (MODEL_REGISTRY_VERSION, from the
+    image or `make score`), when the service has a registry; "none" when not from the registry."""
     name = getattr(settings, "REGISTERED_MODEL_NAME", None)
     if name is None:
         return {}

@@ -407,12 +407,14 @@ def register_existing(
             ) from error
     else:
         try:
-            model = load_stored(str(tag)).model
+            stored = load_stored(str(tag))
         except Exception as error:
             raise RegistryError(
                 f"refused: MODEL_TAG={tag} is not a model of this contract in the local store"
                 f" ({type(error).__name__}: {error}); no version was created"
             ) from error
+        # The version records the exact tag (`name:latest` resolved), so a pull finds this model.
+        model, tag = stored.model, stored.tag
     metrics = gate(model, config)
     features, target = _evaluation(config)  # type: ignore[misc]
     with registry() as client:
@@ -607,11 +609,11 @@ def rollback_plan() -> int:
 def deployments() -> int:
     with registry() as client:
         records = _records(client)
-        aliases = {
-            alias: found.version
-            for found in client.search_model_versions(f"name='{REGISTERED_MODEL_NAME}'")
-            for alias in (found.aliases or [])
-        }
+        registered = bool(client.search_model_versions(f"name='{REGISTERED_MODEL_NAME}'"))
+        # The registered model carries the aliases (a version search leaves them out).
+        aliases = (
+            dict(client.get_registered_model(REGISTERED_MODEL_NAME).aliases) if registered else {}
+        )
     shown = ", ".join(f"{a} -> {v}" for a, v in sorted(aliases.items())) or "none"
     print(f"{REGISTERED_MODEL_NAME} in {_shown_uri()}; aliases: {shown}")
     if not records:
