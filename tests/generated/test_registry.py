@@ -18,12 +18,14 @@ the digest `make rollback` deploys. MLflow and BentoML are the real ones.
 
 from __future__ import annotations
 
+import ast
 import json
 import os
 import re
 import secrets
 import stat
 import subprocess
+import sys
 import time
 import urllib.parse
 from collections.abc import Iterator
@@ -32,7 +34,8 @@ from pathlib import Path
 import pytest
 import yaml
 
-from devkit.project import commit_all, git
+from devkit.project import assert_merged_cleanly, commit_all, git, scaffold_at
+from devkit.releases import NEW, tagged_template
 from goldenpath.localservice import http, make_serve, serving
 from goldenpath.proc import run
 from goldenpath.render import render
@@ -408,3 +411,50 @@ def test_a_shifted_model_is_refused_unless_forced_and_two_at_once_both_land(
         assert sizes and all(size > 0 for size in sizes), listed
         runs.add(found["run_id"])
     assert len(runs) == 2
+
+
+def test_a_v0_4_0_repo_updates_cleanly_and_registers_its_stored_model_without_retraining(
+    tmp_path: Path,
+) -> None:
+    """Issue 26, existing repos: a v0.4.0 repo with a model in its local store takes the registry as
+    an ordinary update (no conflict), and registers that model (no training) once its contract has
+    the two functions the CHANGELOG names; until then `make register` says what to add."""
+    template = tagged_template(tmp_path / "template")
+    repo = scaffold_at(template, tmp_path / "repo", "v0.4.0")
+    env = {"BENTOML_HOME": str(tmp_path / "bentoml")}
+    _make(repo, env, "setup", "train")
+    (stored,) = _stored_tags(repo, env)
+
+    update = [sys.executable, "-m", "copier", "update", "--trust", "--defaults", "--vcs-ref", NEW]
+    run(update, cwd=repo, echo=False)
+    assert_merged_cleanly(repo)
+    assert "src/iris_classifier/contract.py" not in git(repo, "status", "--porcelain")
+    commit_all(repo, f"Update to {NEW}")
+    _make(repo, env, "setup")
+    out = _make(repo, env, "register", f"MODEL_TAG={stored}", check=False)
+    assert "contract.py defines no evaluation_data(config) and evaluate(" in out, out
+
+    # The team's change: the two functions, as the template's example contract has them.
+    example = (ROOT / "tests/golden/default/src/iris_classifier/contract.py").read_text()
+    wanted = ("evaluation_data", "evaluate")
+    functions = [
+        ast.get_source_segment(example, node)
+        for node in ast.parse(example).body
+        if isinstance(node, ast.FunctionDef) and node.name in wanted
+    ]
+    contract = repo / "src/iris_classifier/contract.py"
+    contract.write_text(contract.read_text() + "\n\n" + "\n\n\n".join(functions) + "\n")
+    out = _make(repo, env, "register", f"MODEL_TAG={stored}")
+    # Version 1: the refusal above created none; the store holds no new model: nothing retrained.
+    assert f"registered {NAME} version 1 ({stored})" in out, out
+    assert _stored_tags(repo, env) == [stored]
+
+
+def _stored_tags(repo: Path, env: dict[str, str]) -> list[str]:
+    listed = run(
+        [str(repo / ".venv/bin/bentoml"), "models", "list", "-o", "json"],
+        cwd=repo,
+        env=env,
+        echo=False,
+    )
+    return [model["tag"] for model in json.loads(listed.stdout)]
