@@ -53,7 +53,9 @@ def kubernetes_policies(chart: Path, rendered: Path) -> list[dict]:
     """Run checkov with policies/kubernetes/ (and only those) on the rendered chart."""
     command = [
         *(UV, "tool", "run", "--from", CHECKOV, "checkov"),
-        *("--directory", str(rendered), "--framework", "kubernetes"),
+        # An absolute folder: with a relative one, checkov 3.3.30 doubles it in its graph
+        # policies' file paths.
+        *("--directory", str(rendered.resolve()), "--framework", "kubernetes"),
         *("--external-checks-dir", str(POLICIES / "kubernetes"), "--check", "GP_*"),
         *("--skip-download", "--output", "json"),
     ]
@@ -69,7 +71,7 @@ def kubernetes_policies(chart: Path, rendered: Path) -> list[dict]:
         checks = report.get("results", {})
         for outcome in ("passed_checks", "failed_checks", "skipped_checks"):
             for check in checks.get(outcome, []):
-                # file_path: /<values file stem>/<chart>/templates/<file>, from --directory.
+                # file_path: /<values file stem>/<chart>/templates/<file>, under --directory.
                 stem, _, *template = Path(check["file_path"]).parts[1:]
                 results.append(
                     {
