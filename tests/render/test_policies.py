@@ -10,6 +10,7 @@ run per answer set, and one for every fixture together."""
 from __future__ import annotations
 
 import copy
+import importlib.util
 import json
 import os
 import shutil
@@ -21,7 +22,7 @@ from typing import Any
 import pytest
 import yaml
 
-from devkit import chart
+from devkit import ROOT, chart
 from goldenpath.proc import run
 
 KUBERNETES = [f"GP_K8S_{n}" for n in range(1, 7)]
@@ -270,3 +271,24 @@ def test_a_policy_checkov_cannot_load_stops_the_run_instead_of_passing(rendered,
     )
     assert done.returncode == 2, done.stdout + done.stderr
     assert "policy check DID NOT RUN" in done.stderr and "gp_broken.py" in done.stderr
+
+
+def test_the_slo_policy_keeps_the_bounds_the_questions_accept() -> None:
+    """GP_REPO_3's bounds are copier.yml's (a release that tightens one changes both), at the
+    edges: 95 and 99.99 pass, 100 and 94.9 fail; 1 and 60000 ms pass, 0 and 60001 fail."""
+    path = ROOT / "templates" / "model-service" / "policies" / "repository.py"
+    spec = importlib.util.spec_from_file_location("gp_repository_policies", path)
+    module = sys.modules[spec.name] = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    questions = (ROOT / "copier.yml").read_text()
+    low, high = module.AVAILABILITY_PERCENT
+    assert f"number_in('slo_availability', slo_availability, {low}, {high}," in questions
+    low, high = module.LATENCY_P99_MS
+    assert f"number_in('slo_latency_p99_ms', slo_latency_p99_ms, {low}, {high}," in questions
+
+    def failures(availability: float, latency: int) -> int:
+        answers = {"slo_availability": availability, "slo_latency_p99_ms": latency}
+        return len(module.slo_bounds(ROOT, answers))
+
+    assert [failures(a, 250) for a in (95, 99.99, 100, 94.9)] == [0, 0, 1, 1]
+    assert [failures(99.9, ms) for ms in (1, 60000, 0, 60001)] == [0, 0, 1, 1]
