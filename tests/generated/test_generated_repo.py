@@ -31,6 +31,7 @@ HOOKS = (
     "uv.lock matches",
     "scan for secrets",
     "docs/openapi.json matches",
+    "the platform's policies",
 )
 
 
