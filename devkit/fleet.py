@@ -11,6 +11,10 @@ from pathlib import Path
 from .project import commit_all, git, goldenpath, scaffold_at
 from .releases import NEW, OLD, PREVIOUS, TAGS
 
+# The release's repository policies, in the template's tree.
+TEMPLATE = "templates/model-service"
+POLICIES = "policies/repository.py"
+
 
 @dataclass(frozen=True)
 class Expected:
@@ -25,6 +29,8 @@ class Expected:
     pending: tuple[str, ...] = ()
     error: str | None = None  # a fragment of the row's reason
     rendered: tuple[str, str] | None = None  # (template ref, ci_provider) rendered for it
+    # The repository policies it fails (sorted ids); None: not checked (its release has none).
+    policies_failed: tuple[str, ...] | None = None
 
 
 def behind(ref: str) -> int:
@@ -47,21 +53,45 @@ def run_report(root: Path, out: Path) -> subprocess.CompletedProcess[str]:
 def mixed_fleet(url: str, root: Path) -> dict[str, Expected]:
     """Builds the fleet below root; name -> what the report must say."""
     fleet: dict[str, Expected] = {}
+    template = Path(url.removeprefix("file://"))
+
+    def passes(ref: str) -> tuple[str, ...] | None:
+        """() when the release at ref ships repository policies (all pass), else None."""
+        shipped = git(template, "ls-tree", "--name-only", ref, f"{TEMPLATE}/{POLICIES}")
+        return () if shipped else None
+
     scaffold(url, root / "svc-current", NEW, owner_team="payments")
-    fleet["svc-current"] = Expected(owner="payments", behind=0, rendered=(NEW, "github"))
+    fleet["svc-current"] = Expected(
+        owner="payments", behind=0, rendered=(NEW, "github"), policies_failed=passes(NEW)
+    )
     scaffold(url, root / "svc-previous", PREVIOUS, owner_team="payments")
     fleet["svc-previous"] = Expected(
-        owner="payments", behind=behind(PREVIOUS), rendered=(PREVIOUS, "github")
+        owner="payments",
+        behind=behind(PREVIOUS),
+        rendered=(PREVIOUS, "github"),
+        policies_failed=passes(PREVIOUS),
     )
     scaffold(url, root / "svc-old", OLD, owner_team="search", ci_provider="gitlab")
-    fleet["svc-old"] = Expected(owner="search", behind=behind(OLD), rendered=(OLD, "gitlab"))
+    fleet["svc-old"] = Expected(
+        owner="search",
+        behind=behind(OLD),
+        rendered=(OLD, "gitlab"),
+        policies_failed=passes(OLD),
+    )
 
+    # A team edits the Makefile, and gives CODEOWNERS to another team: GP_REPO_1 fails.
     repo = scaffold(url, root / "svc-edited", NEW, owner_team="search")
     makefile = repo / "Makefile"
     makefile.write_text(makefile.read_text() + "\n# the team's own line\n")
-    commit_all(repo, "Team edits a template-owned file")
+    codeowners = repo / "CODEOWNERS"
+    codeowners.write_text(codeowners.read_text().replace("/search", "/someone-else"))
+    commit_all(repo, "Team edits two template-owned files")
     fleet["svc-edited"] = Expected(
-        owner="search", behind=0, changed=("Makefile",), rendered=(NEW, "github")
+        owner="search",
+        behind=0,
+        changed=("CODEOWNERS", "Makefile"),
+        rendered=(NEW, "github"),
+        policies_failed=None if passes(NEW) is None else ("GP_REPO_1",),
     )
 
     repo = scaffold(url, root / "svc-deleted", NEW, owner_team="risk")
@@ -73,6 +103,7 @@ def mixed_fleet(url: str, root: Path) -> dict[str, Expected]:
         missing=("renovate.json",),
         renovate=False,
         rendered=(NEW, "github"),
+        policies_failed=passes(NEW),
     )
 
     repo = scaffold(url, root / "svc-pending", OLD, owner_team="risk")
@@ -88,6 +119,7 @@ def mixed_fleet(url: str, root: Path) -> dict[str, Expected]:
         pending=(branch,),
         renovate=False,
         rendered=(OLD, "github"),
+        policies_failed=passes(OLD),
     )
 
     between = f"{TAGS[1]}~1"

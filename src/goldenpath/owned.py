@@ -29,10 +29,14 @@ PROBE_PACKAGE = PROBE_SERVICE.replace("-", "_")
 PATH_ANSWERS = ("ci_provider", "model_registry")
 
 
+# The release's policies on a repository's own files (GP_REPO_*), when it ships them.
+REPOSITORY_POLICIES = "policies/repository.py"
+
+
 @cache
 def rendered_release(src: str, vcs_ref: str | None, shaping: tuple) -> tuple:
-    """(files, team-owned patterns) of the release at vcs_ref, rendered with PROBE_SERVICE and
-    the path-shaping answers given ((name, value) pairs)."""
+    """(files, team-owned patterns, REPOSITORY_POLICIES' source or None) of the release at vcs_ref,
+    rendered with PROBE_SERVICE and the path-shaping answers given ((name, value) pairs)."""
     from .render import render_with_config
 
     data = {"service_name": PROBE_SERVICE}
@@ -45,7 +49,9 @@ def rendered_release(src: str, vcs_ref: str | None, shaping: tuple) -> tuple:
             for folder, dirs, names in os.walk(out)
             for name in names + [d for d in dirs if Path(folder, d).is_symlink()]
         )
-    return files - {ANSWERS_FILE}, patterns
+        policies = out / REPOSITORY_POLICIES
+        source = policies.read_text() if policies.is_file() else None
+    return files - {ANSWERS_FILE}, patterns, source
 
 
 def template_owned_files(src: Path | str, answers: Mapping, vcs_ref: str | None) -> set[str]:
@@ -53,9 +59,18 @@ def template_owned_files(src: Path | str, answers: Mapping, vcs_ref: str | None)
     service = str(answers.get("service_name", ""))
     names = {**answers, "service_name": service, "package_name": service.replace("-", "_")}
     shaping = tuple((name, answers.get(name)) for name in PATH_ANSWERS)
-    files, patterns = rendered_release(str(src), vcs_ref, shaping)
+    files, patterns, _ = rendered_release(str(src), vcs_ref, shaping)
     mine = {
         path.replace(PROBE_PACKAGE, names["package_name"]).replace(PROBE_SERVICE, service)
         for path in files
     }
     return mine - {jinja2.Template(p).render(**names) for p in patterns}
+
+
+def repository_policies_source(
+    src: Path | str, answers: Mapping, vcs_ref: str | None
+) -> str | None:
+    """The source of the release's REPOSITORY_POLICIES (None: the release ships none), from the
+    same cached render as template_owned_files."""
+    shaping = tuple((name, answers.get(name)) for name in PATH_ANSWERS)
+    return rendered_release(str(src), vcs_ref, shaping)[2]

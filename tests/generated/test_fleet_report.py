@@ -55,6 +55,9 @@ def test_every_repo_has_a_row_saying_what_it_is(fleet) -> None:
         if want.rendered:
             assert row["changed"] == list(want.changed), (name, row)
             assert row["missing"] == list(want.missing), (name, row)
+        policies = row["policies"]
+        failed = None if policies is None else tuple(sorted(f["id"] for f in policies["failed"]))
+        assert failed == want.policies_failed, (name, row)
     current = found["svc-current"]
     assert current["release"] == current["version"] == current["latest"] == NEW
     assert current["service"] == "svc-current" and current["branch"] == "main"
@@ -85,8 +88,16 @@ def test_fleet_totals_are_the_fleets_figures(fleet) -> None:
     teams = totals["teams"]
     assert teams["payments"]["repos"] == 2 and teams["payments"]["on_newest"] == 1
     assert teams["risk"]["unknown"] == 1, teams["risk"]  # the unknown commit
-    # No release of the template ships policies yet: no rate rather than a made-up 100%.
-    assert totals["policies_checked"] == 0 and totals["policy_pass_rate"] is None
+    # Repository policies: checked where the release ships them; svc-edited gave CODEOWNERS away.
+    checked = [e for e in expected.values() if e.policies_failed is not None]
+    assert checked, "the release under test ships repository policies"
+    assert totals["policies_checked"] == len(checked)
+    passing = sum(1 for e in checked if not e.policies_failed)
+    assert totals["policy_pass_rate"] == round(passing / len(checked), 4) < 1
+    assert totals["policy_failures"] == {"GP_REPO_1": 1}
+    assert teams["search"]["policy_failures"] == 1 and teams["payments"]["policy_failures"] == 0
+    (failure,) = rows(report)["svc-edited"]["policies"]["failed"]
+    assert failure["file"] == "CODEOWNERS" and "@acme/someone-else" in failure["problem"], failure
     assert f"{totals['repos']} repositories" in stderr
 
 
@@ -132,7 +143,7 @@ def test_page_is_self_contained_and_shows_the_report(fleet) -> None:
     totals = report["totals"]
     assert float(figures.values["kpi-adoption"]) == totals["adoption"]
     assert float(figures.values["kpi-median-lag"]) == totals["median_lag"]
-    assert figures.values["kpi-policy-pass-rate"] == ""
+    assert float(figures.values["kpi-policy-pass-rate"]) == totals["policy_pass_rate"]
     for name in expected:
         assert name in page
 

@@ -8,8 +8,12 @@ A repository that cannot be read is a row with the reason, never an abort.
 
 from __future__ import annotations
 
+import hashlib
 import statistics
+import sys
+import tempfile
 import threading
+import types
 from collections import Counter, defaultdict
 from collections.abc import Iterable
 from concurrent.futures import ThreadPoolExecutor
@@ -17,7 +21,7 @@ from functools import cache
 from pathlib import Path
 
 from ... import answers as answers_file
-from ...owned import template_owned_files
+from ...owned import REPOSITORY_POLICIES, repository_policies_source, template_owned_files
 from ...proc import CommandError, git
 from ...sources import renovate_problem
 from ..repos import (
@@ -175,6 +179,52 @@ def add_render_findings(row: dict, state: RepoState) -> None:
         diff = git(state.path, "diff", "--name-only", "--no-renames", since, state.branch)
         changed = set(diff.splitlines())
     row["changed"] = sorted((owned & tree) & changed)
+    add_policy_results(row, state)
+
+
+# The files the repository policies read, besides the answers (policies/repository.py).
+POLICY_INPUTS = ("CODEOWNERS", "catalog-info.yaml")
+
+
+@cache
+def _policies(source: str) -> tuple:
+    """The POLICIES of one release's REPOSITORY_POLICIES source (the rendered release's own
+    file, never the repository's copy), loaded once per run."""
+    name = f"goldenpath_release_policies_{hashlib.sha256(source.encode()).hexdigest()[:12]}"
+    module = types.ModuleType(name)
+    sys.modules[name] = module  # dataclasses look their module up while the class is made
+    exec(compile(source, REPOSITORY_POLICIES, "exec"), module.__dict__)
+    return tuple(module.POLICIES)
+
+
+def add_policy_results(row: dict, state: RepoState) -> None:
+    """The repository policies (GP_REPO_*) of the repository's release, on its default branch.
+    The chart policies (checkov, several seconds a repository) run in each repository's own CI
+    (`make policy`), not here: the report keeps to its minute for 200 repositories."""
+    source = repository_policies_source(state.src_path, state.answers, state.current)
+    if source is None:
+        return  # the release ships no policies: null, not a made-up pass
+    try:
+        policies = _policies(source)
+    except Exception as error:  # the release's file is code; any failure means "not checked"
+        row["error"] = row["error"] or f"cannot load {REPOSITORY_POLICIES}: {error}"[:500]
+        return
+    tree = row.get("_tree", set())
+    passed, failed = [], []
+    with tempfile.TemporaryDirectory(prefix="goldenpath-policy-") as scratch:
+        root = Path(scratch)
+        for name in POLICY_INPUTS:
+            if name in tree:
+                (root / name).write_text(git(state.path, "show", f"{state.branch}:{name}"))
+        for policy in policies:
+            problems = policy.check(root, dict(state.answers))
+            failed += [
+                {"id": policy.id, "file": file, "rule": policy.rule, "problem": problem}
+                for file, problem in problems
+            ]
+            if not problems:
+                passed.append(policy.id)
+    row["policies"] = {"passed": passed, "failed": failed}
 
 
 def collect(repos: Iterable[Path], jobs: int = 4) -> tuple[list[dict], int]:

@@ -151,7 +151,7 @@ def render_page(report: dict) -> str:
         ),
         tile(
             "policy-pass-rate",
-            f"pass every policy ({totals['policies_checked']} repos checked)",
+            f"pass every repository policy ({totals['policies_checked']} repos checked)",
             totals["policy_pass_rate"],
             percent(totals["policy_pass_rate"]),
         ),
@@ -175,7 +175,7 @@ def render_page(report: dict) -> str:
         bar_chart(
             "policy-failures",
             "Policy failures by team"
-            + ("" if totals["policies_checked"] else " (no repository runs policies yet)"),
+            + ("" if totals["policies_checked"] else " (no repository's release ships policies)"),
             failures_by_team,
             FAIL,
         ),
