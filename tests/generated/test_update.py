@@ -12,6 +12,7 @@ import yaml
 from devkit.project import assert_merged_cleanly, commit_all, git, scaffold_at
 from devkit.releases import NEW, OLD, tagged_template
 from devkit.service import make
+from goldenpath.proc import run
 
 MIGRATION = "hooks/migrations/v0_2_0_move_team_rules.py"
 # The release whose migration keeps the v0.2.0 model files in legacy/.
@@ -121,7 +122,21 @@ def test_update_keeps_team_edits_and_brings_the_new_standard(template, tmp_path)
     assert yaml.safe_load((repo / ".copier-answers.yml").read_text())["_commit"] == NEW
     assert_merged_cleanly(repo)
     commit_all(repo, f"Update to {NEW}")
-    make(repo, "setup", "lint", "test", "chart", env={"BENTOML_HOME": str(tmp_path / "bentoml")})
+    env = {"BENTOML_HOME": str(tmp_path / "bentoml")}
+    make(repo, "setup", "lint", "test", "chart", env=env)
+    # The policies arrive with the update (the old release had none). The team's own alert has no
+    # runbook link: `make policy` names the policy; with the link added, every policy passes.
+    assert (repo / "policies/repository.py").is_file() and list(repo.glob("policies/kubernetes/*"))
+    refused = run(["make", "policy"], cwd=repo, env=env, echo=False, check=False)
+    failures = [line for line in refused.stderr.splitlines() if line.startswith("GP_")]
+    assert refused.returncode != 0 and failures, refused.stdout[-2000:] + refused.stderr[-2000:]
+    assert all(line.startswith("GP_K8S_6 ") for line in failures), failures
+    team = repo / "monitoring/rules/team.yml"
+    link = "          runbook_url: https://runbooks.example/team-business-metric\n"
+    team.write_text(team.read_text() + link)
+    commit_all(repo, "A runbook link for our alert")
+    out = make(repo, "policy", env=env)
+    assert " policies, 0 failures: GP_K8S_1" in out and "GP_REPO_1" in out, out[-3000:]
     promtool_tests = subprocess.run(
         ["promtool", "test", "rules", *map(str, sorted((repo / "monitoring/tests").glob("*.yml")))],
         cwd=repo,
