@@ -23,6 +23,7 @@ import json
 import os
 import re
 import secrets
+import socket
 import stat
 import subprocess
 import sys
@@ -301,17 +302,15 @@ def test_wrong_credentials_and_no_answer_name_what_to_fix(repo: Path, tmp_path: 
         assert "not-the-password" not in out
         right = {**wrong, "MLFLOW_TRACKING_PASSWORD": "a-long-test-password-1"}
         assert f"registered {NAME} version 1" in _make(repo, right, "train")
-    nobody = f"http://127.0.0.1:{_closed_port()}"
-    started = time.monotonic()
-    out = _make(repo, {**env, "MLFLOW_TRACKING_URI": nobody}, "train", check=False)
+    # A port held bound and never listening: connections are refused, and no other server of this
+    # run can take it meanwhile (a port found free and released was once answered by another).
+    with socket.socket() as held:
+        held.bind(("127.0.0.1", 0))
+        nobody = f"http://127.0.0.1:{held.getsockname()[1]}"
+        started = time.monotonic()
+        out = _make(repo, {**env, "MLFLOW_TRACKING_URI": nobody}, "train", check=False)
     assert f"the model registry at {nobody} does not answer" in out, out
     assert time.monotonic() - started < 180
-
-
-def _closed_port() -> int:
-    from goldenpath.localservice import free_port
-
-    return free_port()
 
 
 def test_no_registry_renders_no_trace_of_the_registry(tmp_path: Path) -> None:
