@@ -19,6 +19,7 @@ the digest `make rollback` deploys. MLflow and BentoML are the real ones.
 from __future__ import annotations
 
 import ast
+import contextlib
 import json
 import os
 import re
@@ -302,15 +303,23 @@ def test_wrong_credentials_and_no_answer_name_what_to_fix(repo: Path, tmp_path: 
         assert "not-the-password" not in out
         right = {**wrong, "MLFLOW_TRACKING_PASSWORD": "a-long-test-password-1"}
         assert f"registered {NAME} version 1" in _make(repo, right, "train")
-    # A port held bound and never listening: connections are refused, and no other server of this
-    # run can take it meanwhile (a port found free and released was once answered by another).
+    # A port held bound and never listening, so connections are refused. Its number has 401 in it:
+    # the message once called a registry at port 40189 one that refused the credentials.
     with socket.socket() as held:
-        held.bind(("127.0.0.1", 0))
+        _bind_one_of(held, range(40100, 40200))
         nobody = f"http://127.0.0.1:{held.getsockname()[1]}"
         started = time.monotonic()
         out = _make(repo, {**env, "MLFLOW_TRACKING_URI": nobody}, "train", check=False)
     assert f"the model registry at {nobody} does not answer" in out, out
     assert time.monotonic() - started < 180
+
+
+def _bind_one_of(sock: socket.socket, ports: range) -> None:
+    for port in ports:
+        with contextlib.suppress(OSError):
+            sock.bind(("127.0.0.1", port))
+            return
+    pytest.fail(f"no free port in {ports}")
 
 
 def test_no_registry_renders_no_trace_of_the_registry(tmp_path: Path) -> None:

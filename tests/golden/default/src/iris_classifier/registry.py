@@ -100,13 +100,15 @@ def _client() -> Any:
 def _explain(error: Exception, uri: str) -> RegistryError:
     """A failure in words: refused credentials name the variables, no answer names the URI."""
     text = str(error)
-    if any(code in text for code in ("401", "403", "Unauthorized", "PERMISSION_DENIED")):
+    # Status codes as words of the message, never as digits of the address (port 40189 is no 401).
+    said = text.replace(uri, " ")
+    if re.search(r"\b(401|403)\b|Unauthorized|UNAUTHENTICATED|PERMISSION_DENIED", said):
         return RegistryError(
             f"the model registry at {uri} refused the credentials: set MLFLOW_TRACKING_USERNAME"
             " and MLFLOW_TRACKING_PASSWORD (CI secrets) to an account that may write models"
         )
     if any(
-        word in text
+        word in said
         for word in (
             "Connection refused",
             "Max retries",
