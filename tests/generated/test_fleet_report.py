@@ -12,7 +12,8 @@ from pathlib import Path
 import jsonschema
 import pytest
 
-from devkit.fleet import mixed_fleet, run_report
+from devkit.fleet import mixed_fleet, run_report, scaffold
+from devkit.project import commit_all
 from devkit.releases import NEW, OLD, tagged_template, template_url
 from goldenpath.owned import PATH_ANSWERS
 
@@ -159,3 +160,16 @@ def test_only_the_answers_the_report_renders_per_decide_which_files_exist() -> N
     assert not re.search(r"^_exclude:", copier_yml, re.MULTILINE), (
         "an _exclude by answer decides which files exist too"
     )
+
+
+def test_a_file_a_policy_cannot_read_is_the_rows_error(tmp_path) -> None:
+    """A catalog that is no YAML: the row names the policy that could not run; the report ends."""
+    url = template_url(tagged_template(tmp_path / "template"))
+    repo = scaffold(url, tmp_path / "fleet" / "svc-bad-catalog", NEW, owner_team="search")
+    (repo / "catalog-info.yaml").write_text("kind: [not yaml\n")
+    commit_all(repo, "A catalog the team broke")
+    done = run_report(tmp_path / "fleet", tmp_path / "out")
+    assert done.returncode == 0, done.stderr[-3000:]
+    (row,) = json.loads((tmp_path / "out" / "fleet.json").read_text())["repos"]
+    assert "policy GP_REPO_2 could not run" in row["error"], row
+    assert row["policies"] is None and row["releases_behind"] == 0

@@ -217,7 +217,12 @@ def add_policy_results(row: dict, state: RepoState) -> None:
             if name in tree:
                 (root / name).write_text(git(state.path, "show", f"{state.branch}:{name}"))
         for policy in policies:
-            problems = policy.check(root, dict(state.answers))
+            try:
+                problems = policy.check(root, dict(state.answers))
+            except Exception as error:  # a file the policy cannot read: the row says so
+                reason = " ".join(f"policy {policy.id} could not run: {error}".split())
+                row["error"] = row["error"] or reason[:500]
+                return
             failed += [
                 {"id": policy.id, "file": file, "rule": policy.rule, "problem": problem}
                 for file, problem in problems
