@@ -54,12 +54,16 @@ def rendered_release(src: str, vcs_ref: str | None, shaping: tuple) -> tuple:
     return files - {ANSWERS_FILE}, patterns, source
 
 
+def _shaping(answers: Mapping) -> tuple:
+    """The (name, value) pairs of PATH_ANSWERS: the key of one render of a release."""
+    return tuple((name, answers.get(name)) for name in PATH_ANSWERS)
+
+
 def template_owned_files(src: Path | str, answers: Mapping, vcs_ref: str | None) -> set[str]:
     """The files the template at vcs_ref renders for these answers, minus the team-owned seeds."""
     service = str(answers.get("service_name", ""))
     names = {**answers, "service_name": service, "package_name": service.replace("-", "_")}
-    shaping = tuple((name, answers.get(name)) for name in PATH_ANSWERS)
-    files, patterns, _ = rendered_release(str(src), vcs_ref, shaping)
+    files, patterns, _ = rendered_release(str(src), vcs_ref, _shaping(answers))
     mine = {
         path.replace(PROBE_PACKAGE, names["package_name"]).replace(PROBE_SERVICE, service)
         for path in files
@@ -72,5 +76,4 @@ def repository_policies_source(
 ) -> str | None:
     """The source of the release's REPOSITORY_POLICIES (None: the release ships none), from the
     same cached render as template_owned_files."""
-    shaping = tuple((name, answers.get(name)) for name in PATH_ANSWERS)
-    return rendered_release(str(src), vcs_ref, shaping)[2]
+    return rendered_release(str(src), vcs_ref, _shaping(answers))[2]
