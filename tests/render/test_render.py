@@ -1,6 +1,7 @@
 """Every answer set renders into a repo whose files all parse, whose Python is lint-clean and
 formatted, and whose lock file is valid for its pyproject.toml."""
 
+import ast
 import json
 import re
 import subprocess
@@ -99,6 +100,40 @@ def test_python_is_lint_clean_and_formatted(rendered) -> None:
             [sys.executable, "-m", "ruff", *command], cwd=repo, capture_output=True, text=True
         )
         assert done.returncode == 0, done.stdout + done.stderr
+
+
+# The task registry (tasks.py) is the one module that names the task kinds; spec.py re-exports
+# them for contracts, and contract.py (the team's) declares one.
+TASK_KINDS = {"Classification", "Regression"}
+NAME_THE_KINDS = {"tasks.py", "contract.py"}
+
+
+def task_kinds_named(source: str) -> list[int]:
+    """Lines naming a task kind outside an import, or asking is_classifier."""
+    lines = []
+    for node in ast.walk(ast.parse(source)):
+        if isinstance(node, ast.Name) and node.id in TASK_KINDS:
+            lines.append(node.lineno)
+        elif isinstance(node, ast.Attribute) and node.attr in TASK_KINDS | {"is_classifier"}:
+            lines.append(node.lineno)
+    return lines
+
+
+def test_only_the_task_registry_names_the_task_kinds(rendered) -> None:
+    _, repo = rendered
+    (package,) = (repo / "src").iterdir()
+    named = {
+        module.name: lines
+        for module in sorted(package.glob("*.py"))
+        if module.name not in NAME_THE_KINDS and (lines := task_kinds_named(module.read_text()))
+    }
+    assert named == {}, f"modules that branch on the task kind instead of asking it: {named}"
+
+
+def test_task_kinds_named_finds_a_branch() -> None:
+    planted = "from .spec import Classification\nif isinstance(TASK, Classification):\n    pass\n"
+    assert task_kinds_named(planted) == [2]
+    assert task_kinds_named("x = CONTRACT.is_classifier\n") == [1]
 
 
 def test_lock_file_matches_pyproject(rendered) -> None:

@@ -15,7 +15,7 @@ from pydantic import BaseModel, ConfigDict, Field, create_model
 
 from .model import CONTRACT
 from .settings import MAX_BATCH_SIZE
-from .spec import Classification, Feature, Numeric
+from .spec import Feature, Numeric
 
 
 def _nullable(schema: dict[str, Any]) -> None:
@@ -66,22 +66,12 @@ Batch = Annotated[
 
 _VERSION = Field(description="The model store version of the model that answered.")
 
-if isinstance(CONTRACT.task, Classification):
-    Prediction: type[BaseModel] = create_model(
-        "Prediction",
-        __doc__="The predicted class, its probability and every class's probability.",
-        label=(Literal[CONTRACT.task.classes], Field(description="The predicted class.")),
-        probability=(float, Field(ge=0.0, le=1.0, description="The probability of that class.")),
-        probabilities=(dict[str, float], Field(description="The probability of each class.")),
-        model_version=(str, _VERSION),
-    )
-else:
-    Prediction = create_model(
-        "Prediction",
-        __doc__="The predicted value.",
-        value=(float, Field(description="The predicted value.")),
-        model_version=(str, _VERSION),
-    )
+Prediction: type[BaseModel] = create_model(
+    "Prediction",
+    __doc__=CONTRACT.task.response_doc,
+    **CONTRACT.task.response_fields(),
+    model_version=(str, _VERSION),
+)
 
 
 def rows_of(items: list[BaseModel]) -> list[dict[str, Any]]:

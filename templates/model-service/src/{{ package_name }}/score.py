@@ -52,7 +52,7 @@ from .model import CONTRACT
 from .payloads import Features
 from .schedule import ScheduleError, interval_seconds
 from .settings import MODEL_TAG, SERVICE_NAME, TEMPLATE_VERSION
-from .spec import Categorical, Classification, Feature, encode
+from .spec import Categorical, Feature, encode
 
 # The team's settings; the image sets SCORING_CONFIG to its copy.
 CONFIG_FILE = Path(os.environ.get("SCORING_CONFIG", "config/scoring.toml"))
@@ -311,36 +311,16 @@ def check_chunk(
 
 
 def output_names() -> tuple[str, ...]:
-    if isinstance(CONTRACT.task, Classification):
-        return ("label", "probability", "probabilities")
-    return ("value",)
+    return tuple(f.name for f in CONTRACT.task.output_fields())
 
 
 def prediction_columns(output: np.ndarray) -> dict[str, pa.Array]:
     """The predictions as the service's response fields (class probabilities in TASK order)."""
-    if isinstance(CONTRACT.task, Classification):
-        output = np.ascontiguousarray(output, dtype=np.float64)
-        rows, width = output.shape
-        best = output.argmax(axis=1)
-        offsets = pa.array(np.arange(0, rows * width + 1, width, dtype=np.int32), pa.int32())
-        return {
-            "label": pa.array(CONTRACT.task.classes, pa.string()).take(pa.array(best)),
-            "probability": pa.array(output[np.arange(rows), best], pa.float64()),
-            "probabilities": pa.ListArray.from_arrays(offsets, pa.array(output.reshape(-1))),
-        }
-    return {"value": pa.array(output, pa.float64())}
+    return CONTRACT.task.columns(output)
 
 
 def output_schema(keys: pa.Schema) -> pa.Schema:
-    fields = list(keys)
-    if isinstance(CONTRACT.task, Classification):
-        fields += [
-            pa.field("label", pa.string()),
-            pa.field("probability", pa.float64()),
-            pa.field("probabilities", pa.list_(pa.float64())),
-        ]
-    else:
-        fields.append(pa.field("value", pa.float64()))
+    fields = [*keys, *CONTRACT.task.output_fields()]
     return pa.schema([*fields, pa.field(VERSION, pa.string())])
 
 

@@ -19,6 +19,7 @@ from typing import Any
 
 import numpy as np
 
+from .distributions import category_proportions
 from .metrics import INPUT_DRIFT, PREDICTION_DRIFT
 
 WINDOW_ROWS = 2000
@@ -39,12 +40,6 @@ def bin_proportions(values: np.ndarray, edges: Sequence[float]) -> np.ndarray:
     inner = np.asarray(edges[1:-1], dtype=float)
     counts = np.bincount(np.searchsorted(inner, values, side="right"), minlength=len(inner) + 1)
     return counts / max(len(values), 1)
-
-
-def category_proportions(codes: np.ndarray, n_values: int) -> np.ndarray:
-    """Proportions of each category code (0 .. n_values - 1)."""
-    counts = np.bincount(codes.astype(np.int64), minlength=n_values)
-    return counts / max(len(codes), 1)
 
 
 def distribution_psi(stats: dict[str, Any], values: np.ndarray) -> float | None:

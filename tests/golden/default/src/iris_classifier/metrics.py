@@ -16,12 +16,12 @@ from prometheus_client import Counter, Gauge, Histogram
 from .model import CONTRACT
 from .spec import Categorical
 
-CLASSIFIER = CONTRACT.is_classifier
+TASK = CONTRACT.task
 
 PREDICTIONS = Counter(
     "model_predictions_total",
     "Predictions served, by predicted class (classifiers) and model version.",
-    ["label", "model_version"] if CLASSIFIER else ["model_version"],
+    [*TASK.prediction_labels()[0], "model_version"],
 )
 
 REJECTED_INPUTS = Counter(
@@ -84,15 +84,37 @@ _PREDICTION_VALUES: dict[str, Histogram] = {}
 
 
 def prediction_values(bucket_edges: Sequence[float]) -> Histogram:
-    """The regressor's predicted values, bucketed at its training predictions' deciles (made
-    once per process, when the model has loaded and its reference is known)."""
+    """The predicted values, bucketed at the model's training predictions' deciles (made once per
+    process, when the model has loaded and its reference is known)."""
     if "histogram" not in _PREDICTION_VALUES:
         _PREDICTION_VALUES["histogram"] = Histogram(
             "model_prediction_value",
             "Predicted values, bucketed at the deciles of the model's training predictions.",
-            buckets=sorted({float(f"{edge:.4g}") for edge in bucket_edges}),
+            buckets=bucket_edges,
         )
     return _PREDICTION_VALUES["histogram"]
+
+
+class PredictionRecorder:
+    """Counts each prediction (by class, for a classifier) and, where the task records them,
+    the predicted values: the task says which (tasks.py)."""
+
+    def __init__(self, version: str, reference: dict[str, Any]) -> None:
+        self.counters = [
+            PREDICTIONS.labels(**labels, model_version=version)
+            for labels in TASK.prediction_labels()
+        ]
+        buckets = TASK.value_buckets(reference)
+        self.values = None if buckets is None else prediction_values(buckets)
+
+    def observe(self, observed: np.ndarray) -> None:
+        """One number per prediction, as the task's observed() gives it."""
+        for counter, count in zip(self.counters, TASK.prediction_counts(observed), strict=True):
+            if count:
+                counter.inc(count)
+        if self.values is not None:
+            for value in observed.tolist():
+                self.values.observe(value)
 
 
 class InputObserver:

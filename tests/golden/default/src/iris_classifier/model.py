@@ -44,12 +44,7 @@ class LoadedModel:
 
 def signature() -> dict[str, Any]:
     """What a stored model must have been trained for: the task, its classes and the features."""
-    task = CONTRACT.task
-    return {
-        "task": task.name,
-        "classes": list(task.classes) if isinstance(task, spec.Classification) else [],
-        "feature_names": list(CONTRACT.feature_names),
-    }
+    return {**CONTRACT.task.signature(), "feature_names": list(CONTRACT.feature_names)}
 
 
 def load(tag: str) -> LoadedModel:

@@ -271,12 +271,9 @@ def gate(model: Any, config: Mapping[str, Any]) -> dict[str, float]:
 
 
 def prediction_shift(new: np.ndarray, old: np.ndarray, tolerance: float) -> dict[str, float]:
-    """How far the new version's predictions moved from the old one's, row by row."""
-    new, old = np.asarray(new, dtype=np.float64), np.asarray(old, dtype=np.float64)
-    if new.ndim == 2:  # class probabilities: the largest move of any class
-        moved = np.abs(new - old).max(axis=1)
-    else:  # a number: in standard deviations of the current version's predictions
-        moved = np.abs(new - old) / max(float(np.std(old)), 1e-12)
+    """How far the new version's predictions moved from the old one's, row by row (the task
+    says how a row's move is measured, tasks.py)."""
+    moved = CONTRACT.task.moved(new, old)
     return {
         "rows": len(moved),
         "shifted_share": float((moved > tolerance).mean()),
@@ -302,7 +299,7 @@ def _shift_against(
         current = _import(client, against, Path(tmp))
     features, _ = data
     shift = prediction_shift(
-        CONTRACT.predict(model, features),
+        CONTRACT.task.outputs(CONTRACT.predict(model, features), len(features)),
         load_stored(current).predict(features),
         float(bounds["shift_tolerance"]),
     )
@@ -401,7 +398,7 @@ def register_existing(
             raise RegistryError(f"refused: ARTIFACT={artifact} does not exist")
         try:
             model = CONTRACT.load(artifact)
-            CONTRACT.predict(model, np.zeros((1, len(CONTRACT.features))))
+            CONTRACT.task.outputs(CONTRACT.predict(model, np.zeros((1, len(CONTRACT.features)))), 1)
         except Exception as error:
             raise RegistryError(
                 f"refused: contract.py's load could not read ARTIFACT={artifact} into a model that"

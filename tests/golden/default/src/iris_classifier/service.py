@@ -13,18 +13,11 @@ import random
 from typing import Any
 
 import bentoml
-import numpy as np
 from bentoml.exceptions import ServiceUnavailable
 
 from . import model as model_store
 from .drift import DriftMonitor
-from .metrics import (
-    MODEL_INFO,
-    MODEL_READY,
-    PREDICTIONS,
-    InputObserver,
-    prediction_values,
-)
+from .metrics import MODEL_INFO, MODEL_READY, InputObserver, PredictionRecorder
 from .model import CONTRACT
 from .observability import STATE, RequestContextMiddleware, configure_logging, logger
 from .payloads import Batch, Features, Prediction, rows_of
@@ -43,8 +36,9 @@ from .settings import (
     TRACING,
     WORKERS,
 )
-from .spec import Classification, encode
+from .spec import encode
 
+TASK = CONTRACT.task
 PREDICTION_PATHS = ("/predict", "/predict_batch")
 
 # Routes BentoML's OpenTelemetry middleware skips unless TRACING is on (settings.py). The patterns
@@ -125,14 +119,7 @@ class ModelService:
             return
         self.inputs = InputObserver(loaded.reference)
         self.drift = DriftMonitor(loaded.reference, CONTRACT.feature_names)
-        if isinstance(CONTRACT.task, Classification):
-            self.classes = CONTRACT.task.classes
-            self.counters = [
-                PREDICTIONS.labels(label=c, model_version=loaded.version) for c in self.classes
-            ]
-        else:
-            self.counters = [PREDICTIONS.labels(model_version=loaded.version)]
-            self.values = prediction_values(loaded.reference["output"]["bin_edges"])
+        self.predictions = PredictionRecorder(loaded.version, loaded.reference)
         self.model = loaded
         # The registry version (MODEL_REGISTRY_VERSION, from the image or `make serve`) beside the
         # BentoML version, on every response's X-Model-Version and in model_info.
@@ -174,27 +161,11 @@ class ModelService:
         matrix = encode(CONTRACT.features, rows)
         self.inputs.observe(matrix)
         output = loaded.predict(matrix)
+        observed = TASK.observed(output)
+        self.predictions.observe(observed)
+        self.drift.observe(matrix, observed)
         version = loaded.version
-        if isinstance(CONTRACT.task, Classification):
-            best = output.argmax(axis=1)
-            predictions = []
-            for index, probabilities in zip(best.tolist(), output.tolist(), strict=True):
-                self.counters[index].inc()
-                predictions.append(
-                    Prediction(
-                        label=self.classes[index],
-                        probability=probabilities[index],
-                        probabilities=dict(zip(self.classes, probabilities, strict=True)),
-                        model_version=version,
-                    )
-                )
-            self.drift.observe(matrix, best.astype(np.float64))
-            return predictions
-        self.counters[0].inc(len(output))
-        for value in output.tolist():
-            self.values.observe(value)
-        self.drift.observe(matrix, output)
-        return [Prediction(value=value, model_version=version) for value in output.tolist()]
+        return [Prediction(**fields, model_version=version) for fields in TASK.responses(output)]
 
     # `async def`: the call runs on the event loop, no thread hand-off. For a model that answers in
     # well under a millisecond that is +60% throughput per worker, and under overload the worker

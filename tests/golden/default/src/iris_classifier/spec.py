@@ -3,14 +3,15 @@
 Your team's model lives in `contract.py` (team-owned, never touched by template updates). It
 declares, with the types below:
 
-    TASK      Classification(classes=(...)) or Regression()
+    TASK      Classification(classes=(...)) or Regression() (tasks.py)
     FEATURES  the inputs by name, each Numeric (bounds) or Categorical (allowed values)
     EXAMPLES  valid requests: the service predicts them at start before it reports ready, the
               OpenAPI document shows them, and the generic tests send them
     train(config) -> TrainingResult       load data, fit, evaluate on held-out data
     save(model, directory) / load(directory) -> model      the artifact on disk
     predict(model, X) -> array            a batch: class probabilities (rows x classes) for a
-                                          classifier, one value per row for a regressor
+                                          classifier (a binary one may give the second class's
+                                          probability alone), one value per row for a regressor
 
 Everything else in this package is the platform's: it reads the contract and names no feature,
 class or dataset. `X` is always a float64 matrix with one column per feature in FEATURES order:
@@ -29,14 +30,17 @@ from typing import Any
 
 import numpy as np
 
+# The task kinds are spelled here too: a contract imports them from spec (`from .spec import ...`).
+from . import tasks
+from .tasks import Classification as Classification
+from .tasks import ContractError as ContractError
+from .tasks import Regression as Regression
+from .tasks import Task
+
 FEATURE_NAME = re.compile(r"^[a-z][a-z0-9_]{0,62}$")
 # Names the service's endpoints take for themselves.
 RESERVED_NAMES = frozenset({"ctx", "context", "instances", "model_version"})
 REQUIRED_NAMES = ("TASK", "FEATURES", "EXAMPLES", "train", "save", "load", "predict")
-
-
-class ContractError(ValueError):
-    """The model contract breaks a rule the platform relies on; the message says which."""
 
 
 @dataclass(frozen=True)
@@ -65,25 +69,6 @@ class Categorical:
 
 
 Feature = Numeric | Categorical
-
-
-@dataclass(frozen=True)
-class Classification:
-    """Predicts one of `classes`, with a probability for each."""
-
-    classes: tuple[str, ...]
-
-    name = "classification"
-
-
-@dataclass(frozen=True)
-class Regression:
-    """Predicts one number per row."""
-
-    name = "regression"
-
-
-Task = Classification | Regression
 
 
 @dataclass(frozen=True)
@@ -119,10 +104,6 @@ class Contract:
     @property
     def feature_names(self) -> tuple[str, ...]:
         return tuple(f.name for f in self.features)
-
-    @property
-    def is_classifier(self) -> bool:
-        return isinstance(self.task, Classification)
 
 
 def encode(features: Sequence[Feature], rows: Sequence[Mapping[str, Any]]) -> np.ndarray:
@@ -212,16 +193,7 @@ def check(module: ModuleType) -> Contract:
         )
     problems: list[str] = []
     task = module.TASK
-    if isinstance(task, Classification):
-        classes = task.classes
-        if not isinstance(classes, tuple) or len(classes) < 2:
-            problems.append("TASK: a classification needs a tuple of at least 2 classes")
-        elif not all(isinstance(c, str) and c for c in classes) or len(set(classes)) != len(
-            classes
-        ):
-            problems.append("TASK: classes must be distinct non-empty strings")
-    elif not isinstance(task, Regression):
-        problems.append(f"TASK: {task!r} is not Classification(...) or Regression()")
+    problems.extend(task.problems() if tasks.is_task(task) else [tasks.describe(task)])
     features = module.FEATURES
     if not isinstance(features, tuple | list) or not features:
         problems.append("FEATURES must be a non-empty tuple of Numeric and Categorical")
@@ -253,18 +225,5 @@ def check(module: ModuleType) -> Contract:
 
 
 def check_predictions(contract: Contract, output: object, rows: int) -> np.ndarray:
-    """`predict`'s output as an array of the right shape for the task, or ContractError."""
-    array = np.asarray(output, dtype=np.float64)
-    if isinstance(contract.task, Classification):
-        expected: tuple[int, ...] = (rows, len(contract.task.classes))
-        what = "class probabilities (rows x classes)"
-    else:
-        expected = (rows,)
-        what = "one value per row"
-    if array.shape != expected:
-        raise ContractError(
-            f"predict returned shape {array.shape}; the task needs {what}, shape {expected}"
-        )
-    if not np.isfinite(array).all():
-        raise ContractError("predict returned a NaN or infinite value")
-    return array
+    """`predict`'s output as the task's array (tasks.py says which shapes), or ContractError."""
+    return contract.task.outputs(output, rows)

@@ -26,13 +26,12 @@ from typing import Any
 import bentoml
 import numpy as np
 
-from .drift import category_proportions
+from .distributions import categorical_reference, numeric_reference
 from .model import ARTIFACT_DIR, CONTRACT, REFERENCE_FILE, signature
 from .settings import MODEL_NAME, OWNER_TEAM, SERVICE_NAME, TEMPLATE_VERSION
 from .spec import Categorical, ContractError, TrainingResult, check_predictions
 
 DEFAULT_CONFIG = Path("config/training.toml")
-REFERENCE_QUANTILES = 10
 
 
 def load_config(path: Path) -> dict[str, Any]:
@@ -66,32 +65,6 @@ def dataset_sha256(features: np.ndarray, target: np.ndarray) -> str:
     return digest.hexdigest()
 
 
-def numeric_reference(values: np.ndarray) -> dict[str, Any]:
-    """Quantile bin edges and the share of values in each bin."""
-    present = values[~np.isnan(values)]
-    if len(present) == 0:
-        present = np.zeros(1)
-    edges = np.unique(np.quantile(present, np.linspace(0, 1, REFERENCE_QUANTILES + 1)))
-    if len(edges) < 2:
-        edges = np.array([edges[0] - 0.5, edges[0] + 0.5])
-    counts, _ = np.histogram(present, bins=edges)
-    return {
-        "kind": "numeric",
-        "bin_edges": edges.tolist(),
-        "proportions": (counts / counts.sum()).tolist(),
-        "mean": float(present.mean()),
-        "std": float(present.std()),
-    }
-
-
-def categorical_reference(codes: np.ndarray, values: Sequence[str]) -> dict[str, Any]:
-    proportions = category_proportions(codes[~np.isnan(codes)], len(values))
-    return {
-        "kind": "categorical",
-        "proportions": {v: float(p) for v, p in zip(values, proportions, strict=True)},
-    }
-
-
 def reference_statistics(features: np.ndarray, outputs: np.ndarray) -> dict[str, Any]:
     """Each feature's training distribution and the model's predictions on its training data."""
     reference: dict[str, Any] = {"features": {}}
@@ -104,11 +77,7 @@ def reference_statistics(features: np.ndarray, outputs: np.ndarray) -> dict[str,
         )
         stats["missing"] = float(np.isnan(column).mean())
         reference["features"][feature.name] = stats
-    if CONTRACT.is_classifier:
-        classes = CONTRACT.task.classes  # type: ignore[union-attr]
-        reference["output"] = categorical_reference(outputs.argmax(axis=1).astype(float), classes)
-    else:
-        reference["output"] = numeric_reference(outputs)
+    reference["output"] = CONTRACT.task.reference(CONTRACT.task.observed(outputs))
     return reference
 
 
