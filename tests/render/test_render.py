@@ -136,6 +136,24 @@ def test_task_kinds_named_finds_a_branch() -> None:
     assert task_kinds_named("x = CONTRACT.is_classifier\n") == [1]
 
 
+CITED_DECISION = re.compile(r"decision (\d{4})|decisions/(\d{4})-")
+
+
+def test_every_decision_a_generated_file_cites_is_in_the_repo(rendered) -> None:
+    """A comment citing a decision the generated repo does not ship sends its reader nowhere."""
+    _, repo = rendered
+    shipped = {p.name[:4] for p in (repo / "docs" / "decisions").glob("*.md")}
+    cited = {}
+    for path in repo.rglob("*"):
+        if path.is_file() and ".git" not in path.parts and ".venv" not in path.parts:
+            text = path.read_text(errors="replace")
+            for match in CITED_DECISION.finditer(text):
+                number = match.group(1) or match.group(2)
+                if number not in shipped:
+                    cited.setdefault(str(path.relative_to(repo)), set()).add(number)
+    assert cited == {}, f"files citing decisions the repo does not ship: {cited}"
+
+
 def test_lock_file_matches_pyproject(rendered) -> None:
     _, repo = rendered
     done = subprocess.run(

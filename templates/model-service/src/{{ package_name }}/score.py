@@ -21,6 +21,7 @@ from __future__ import annotations
 import argparse
 import csv
 import hashlib
+import itertools
 import json
 import math
 import os
@@ -138,21 +139,49 @@ def columns_of(path: Path) -> list[str]:
         return next(csv.reader(stream), [])
 
 
-def batches(path: Path, chunk_rows: int) -> Iterator[pa.RecordBatch]:
+@dataclass(frozen=True)
+class Malformed:
+    """A CSV line that is no row: too few or too many fields for the header."""
+
+    text: str
+    reason: str
+
+
+def batches(
+    path: Path, chunk_rows: int, malformed: list[Malformed] | None = None
+) -> Iterator[pa.RecordBatch]:
     """A file's rows, chunk by chunk. CSV has no types: every column is read as text, and a number
-    is parsed from it as the service parses JSON (a value that is no number is refused)."""
+    is parsed from it as the service parses JSON (a value that is no number is refused). A CSV
+    line with the wrong number of fields is skipped into `malformed`, with its line number (the
+    reader runs on one thread: only then does it know the line)."""
     if SUFFIXES[path.suffix] == "parquet":
         yield from pq.ParquetFile(path).iter_batches(batch_size=chunk_rows)
         return
     names = columns_of(path)
+    skipped = malformed if malformed is not None else []
+
+    def skip(row: Any) -> str:
+        reason = f"{path.name} line {row.number}: {row.actual_columns} fields"
+        skipped.append(Malformed(row.text, f"{reason} where the header has {row.expected_columns}"))
+        return "skip"
+
     reader = pacsv.open_csv(
         path,
-        read_options=pacsv.ReadOptions(block_size=max(1 << 16, chunk_rows * 64)),
+        read_options=pacsv.ReadOptions(block_size=max(1 << 16, chunk_rows * 64), use_threads=False),
+        parse_options=pacsv.ParseOptions(invalid_row_handler=skip),
         convert_options=pacsv.ConvertOptions(
             column_types=dict.fromkeys(names, pa.string()), strings_can_be_null=True
         ),
     )
     yield from reader
+
+
+def malformed_rejects(lines: Sequence[Malformed], keys: Sequence[str]) -> pa.Table:
+    """Rejects for lines that are no row: no key values (the line's text is the row)."""
+    columns = {key: pa.nulls(len(lines), pa.string()) for key in keys}
+    columns[ROW] = pa.array([json.dumps(line.text) for line in lines], pa.string())
+    columns[REASON] = pa.array([line.reason for line in lines], pa.string())
+    return pa.table(columns)
 
 
 def key_columns(config: Config, columns: Sequence[str], where: str) -> list[str]:
@@ -437,9 +466,18 @@ def score_local(
     (staging / "rejects").mkdir()
     rows = scored = rejected = 0
     writers = ParquetWriters(staging)
+    malformed: list[Malformed] = []
     try:
         for path in files:
-            for batch in batches(path, chunk_rows):
+            for batch in itertools.chain(batches(path, chunk_rows, malformed), [None]):
+                if malformed:  # lines that are no row, read with this chunk: rejects too
+                    lines = malformed_rejects(malformed, keys)
+                    writers.put("rejects", lines)
+                    rows += lines.num_rows
+                    rejected += lines.num_rows
+                    malformed.clear()
+                if batch is None:
+                    continue
                 rows += batch.num_rows
                 scores, rejects = score_batch(batch, keys, tag)
                 writers.put("scores", scores)

@@ -235,6 +235,29 @@ def test_the_output_is_the_per_row_paths(tmp_path: Path, model_tag: str) -> None
     assert rejects.column("reason").to_pylist() == want[3]
 
 
+def test_a_csv_line_with_too_few_or_too_many_fields_is_a_reject_naming_its_line(
+    tmp_path: Path, model_tag: str
+) -> None:
+    names = ["key", *CONTRACT.feature_names]
+    good = ",".join(["{}", *("" if VALID.get(n) is None else str(VALID[n]) for n in names[1:])])
+    lines = [",".join(names), *(good.format(i) for i in range(6))]
+    lines[2] = ",".join(lines[2].split(",")[:2])  # line 3 (the header is line 1): two fields
+    lines[4] += ",surplus"  # line 5: one field too many
+    source, output = tmp_path / "input.csv", tmp_path / "scored"
+    source.write_text("\n".join(lines) + "\n")
+    config = score.Config(key_columns=("key",), max_reject_ratio=1.0, chunk_rows=2)
+    record = score.run(source, output, "local", config, model_tag)
+    assert record["rows"] == {"input": 6, "scored": 4, "rejected": 2}
+    rejects = pq.read_table(output / "rejects").to_pylist()
+    width = len(names)
+    assert [r["reason"] for r in rejects] == [
+        f"input.csv line 3: 2 fields where the header has {width}",
+        f"input.csv line 5: {width + 1} fields where the header has {width}",
+    ]
+    assert json.loads(rejects[1]["row"]).endswith(",surplus")
+    assert pq.read_table(output / "scores").column("key").to_pylist() == ["0", "2", "4", "5"]
+
+
 @pytest.mark.parametrize(
     ("schedule", "hours"),
     [

@@ -1,6 +1,7 @@
 """Serving defaults that decide the speed of the service, in process: the prediction routes are left
-out of tracing, and the garbage collector's thresholds and second freeze (decision 0007 of the
-golden-path template). How fast the service is gets measured by the template's benchmark, not here.
+out of tracing, and the garbage collector's thresholds and second freeze (service.py and
+settings.py give the reasons beside them). How fast the service is gets measured by the template's
+benchmark, not here.
 """
 
 import gc

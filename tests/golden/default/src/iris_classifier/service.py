@@ -49,8 +49,7 @@ UNTRACED_URLS = [*PREDICTION_PATHS, "/livez", "/readyz", "/metrics"]
 # of 700, and a full one a hundred middle ones later instead of ten (CPython's defaults). And a
 # second freeze after the first WARM_CALLS prediction calls: BentoML, OpenTelemetry and the model
 # library build tens of thousands of long-lived objects lazily on the first requests, and full
-# collections walking them every few seconds were the p99 at low concurrency (decision 0007 of the
-# template).
+# collections walking them every few seconds were the p99 at low concurrency.
 GC_THRESHOLDS = (10_000, 20, 100)
 WARM_CALLS = 500
 
@@ -139,8 +138,8 @@ class ModelService:
         logger.info("model %s loaded and warmed up", loaded.tag)
         # Everything loaded so far (BentoML, the model) lives as long as the process. Freezing it
         # keeps the garbage collector from walking it again: a full collection over it took 100 to
-        # 200 ms and was the p99 of the service (decision 0007 of the template). HEAP freezes what
-        # the first requests add.
+        # 200 ms and was the p99 of the service. HEAP freezes what the first requests
+        # add.
         gc.collect()
         gc.freeze()
         gc.set_threshold(*GC_THRESHOLDS)
@@ -170,15 +169,15 @@ class ModelService:
     # `async def`: the call runs on the event loop, no thread hand-off. For a model that answers in
     # well under a millisecond that is +60% throughput per worker, and under overload the worker
     # keeps answering at capacity: as a `def` in BentoML's thread, the model waited for the GIL
-    # behind a loop busy refusing requests, and answered 5 requests/s (decision 0007 of the
-    # template). A model that takes more than a few milliseconds per call must be a plain `def`
-    # (BentoML then runs it in a thread), or the probes wait behind it.
+    # behind a loop busy refusing requests, and answered 5 requests/s. A model that takes more than
+    # a few milliseconds per call must be a plain `def` (BentoML then runs it in a thread), or the
+    # probes wait behind it.
     @bentoml.api(route="/predict", input_spec=Features, output_spec=Prediction)
     async def predict(self, **features: Any) -> Any:
         """Predict one row: the request body is an object of named features."""
         prediction = self._predict([features])[0]
-        # Per-request lines are DEBUG: at INFO they cost a third of the throughput (decision 0007
-        # of the template). Warnings and errors always carry the request id and model version.
+        # Per-request lines are DEBUG: at INFO they cost a third of the throughput. Warnings and
+        # errors always carry the request id and model version.
         logger.debug("predicted", extra={"fields": {"rows": 1}})
         return prediction
 

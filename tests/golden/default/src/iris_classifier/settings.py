@@ -25,8 +25,8 @@ MAX_BATCH_SIZE = 256
 
 # How long a /predict_batch request may wait in BentoML's batching queue before it is refused with
 # 503. BentoML refuses when its own estimate of the wait passes this; at 100 ms a model of 2 ms per
-# call on a busy node got mostly 503s well below capacity (decision 0007 of the template). Overload
-# is refused earlier and cheaper by the concurrency limit below (429).
+# call on a busy node got mostly 503s well below capacity. Overload is refused earlier and cheaper
+# by the concurrency limit below (429).
 BATCH_MAX_LATENCY_MS = 1000
 
 # Which model version to serve. "latest" serves the newest registered model; roll back by setting
@@ -61,8 +61,7 @@ def env_number(name: str, default: float, minimum: float = 0) -> float:
 # Worker processes per pod: one. BentoML 1.4 gives every worker the same listening socket, and a
 # burst of new connections lands on whichever worker wakes first, so a second worker in the same
 # pod adds little; more pods (the chart's replicas and autoscaler, one CPU each) spread the
-# connections instead (decision 0007 of the template). SERVICE_WORKERS overrides; metrics add up
-# across workers.
+# connections instead. SERVICE_WORKERS overrides; metrics add up across workers.
 WORKERS = int(env_number("SERVICE_WORKERS", 1, minimum=1))
 
 # Requests one pod admits at once; more are refused at once with 429 instead of queueing without
@@ -77,11 +76,11 @@ FAULT_ERROR_RATE = env_number("FAULT_ERROR_RATE", 0)
 
 # BentoML's own access log line per request. Off by default: the ingress logs every request, the
 # request metrics count them, and formatting and writing the line took about 4% of a worker's time
-# under load (decision 0007 of the template). ACCESS_LOG=true turns it back on for one pod.
+# under load. ACCESS_LOG=true turns it back on for one pod.
 ACCESS_LOG = os.environ.get("ACCESS_LOG", "false").strip().lower() in {"1", "true", "yes", "on"}
 
 # OpenTelemetry tracing of the prediction endpoints. BentoML wraps every request in its tracing
 # middleware, even with sampling off; leaving the prediction routes, probes and /metrics out of it
-# saved about a fifth of the CPU per request (decision 0007 of the template). TRACING=true traces
-# every route again; configure the exporter and sample rate with BentoML's `tracing` settings.
+# saved about a fifth of the CPU per request. TRACING=true traces every route again; configure the
+# exporter and sample rate with BentoML's `tracing` settings.
 TRACING = os.environ.get("TRACING", "false").strip().lower() in {"1", "true", "yes", "on"}
