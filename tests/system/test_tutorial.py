@@ -42,6 +42,7 @@ def test_tutorial_runs_as_written(tmp_path) -> None:
     assert done.returncode == 0, output[-6000:]
     assert '"model_version"' in done.stdout and "HTTP/1.1 200" in done.stdout
     assert '"petal_width_cm"],"msg":"Field required"' in done.stdout  # the 400 names the field
+    assert '"error":"petal_width_cm: Field required"' in done.stdout  # in the contract's words
     assert done.stdout.count('"model_version"') >= 2  # the curl and `make request` predictions
     assert "SUCCESS" in output  # promtool
     with socket.socket() as probe:  # the tutorial stopped its server

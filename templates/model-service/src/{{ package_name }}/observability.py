@@ -20,6 +20,7 @@ import uuid
 from typing import Any
 
 from .metrics import REJECTED_INPUTS
+from .payloads import ABSENT, problem, value_at
 
 logger = logging.getLogger("model_service")
 
@@ -161,6 +162,34 @@ def rejection_reasons(body: bytes) -> list[str]:
     return reasons or ["invalid"]
 
 
+def reworded(body: bytes, request: bytes) -> bytes:
+    """A 400 from the request validation with `error` worded from the contract, as a batch reject
+    is (`field: why (got value)`, payloads.problem), and each detail carrying the value sent,
+    instead of pydantic's "1 validation error for FeaturesIODescriptor"."""
+    try:
+        answer = json.loads(body)
+        details = answer["detail"]
+    except (ValueError, KeyError, TypeError):
+        return body
+    try:
+        sent = json.loads(request)
+    except ValueError:  # not JSON: the detail says where it breaks
+        sent = ABSENT
+    if not isinstance(details, list):
+        return body
+    problems = []
+    for detail in details:
+        if not isinstance(detail, dict):
+            continue
+        loc = detail.get("loc") or []
+        value = ABSENT if detail.get("type") == "missing" else value_at(sent, loc)
+        if value is not ABSENT:
+            detail["input"] = value
+        problems.append(problem(loc or ["body"], str(detail.get("msg", "")), value))
+    answer["error"] = "; ".join(problems)
+    return json.dumps(answer, default=str, separators=(",", ":")).encode()
+
+
 class RequestContextMiddleware:
     """ASGI middleware: request id in, request id and model version out, rejections counted."""
 
@@ -180,9 +209,17 @@ class RequestContextMiddleware:
         watch = path in self.prediction_paths
         status = 0
         body = bytearray()
+        sent = bytearray()  # the request body, kept to name the value a 400 refused
+        held: dict | None = None  # a 400's start, sent once its body is reworded
+
+        async def receive_and_keep() -> dict:
+            message = await receive()
+            if message["type"] == "http.request":
+                sent.extend(message.get("body", b""))
+            return message
 
         async def send_with_context(message: dict) -> None:
-            nonlocal status
+            nonlocal status, held
             if message["type"] == "http.response.start":
                 status = message["status"]
                 message["headers"] = [
@@ -190,11 +227,23 @@ class RequestContextMiddleware:
                     (b"x-request-id", request_id.encode()),
                     (b"x-model-version", STATE.model_version.encode()),
                 ]
+                if watch and status == 400:
+                    held = message
+                    return
             elif message["type"] == "http.response.body" and watch and 400 <= status < 500:
                 body.extend(message.get("body", b""))
-                if not message.get("more_body", False):
+                if message.get("more_body", False):
+                    if held is not None:
+                        return
+                else:
                     for reason in rejection_reasons(bytes(body)):
                         REJECTED_INPUTS.labels(endpoint=path, reason=reason).inc()
+                    if held is not None:
+                        answer = reworded(bytes(body), bytes(sent))
+                        length = (b"content-length", str(len(answer)).encode())
+                        headers = [h for h in held["headers"] if h[0].lower() != b"content-length"]
+                        await send({**held, "headers": [*headers, length]})
+                        message = {"type": "http.response.body", "body": answer}
             await send(message)
 
         if watch and logger.isEnabledFor(logging.DEBUG):
@@ -208,6 +257,6 @@ class RequestContextMiddleware:
                 # BentoML would try to parse a multipart body here and answer 500.
                 await unsupported_media_type(send_with_context, content_type)
                 return
-            await self.app(scope, receive, send_with_context)
+            await self.app(scope, receive_and_keep if watch else receive, send_with_context)
         finally:
             _request_id.reset(token)

@@ -9,6 +9,7 @@ in a feature name never silently becomes a missing value.
 from __future__ import annotations
 
 import json
+from collections.abc import Sequence
 from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, create_model
@@ -72,6 +73,28 @@ Prediction: type[BaseModel] = create_model(
     **CONTRACT.task.response_fields(),
     model_version=(str, _VERSION),
 )
+
+
+# A value the request did not send, or that could not be read.
+ABSENT = object()
+
+
+def problem(loc: Sequence[str | int], message: str, value: Any = ABSENT) -> str:
+    """One refused value, worded alike in a 400's `error` and a batch reject's reason:
+    `field: why (got value)`."""
+    field = ".".join(map(str, loc)) or "row"
+    return f"{field}: {message}" + ("" if value is ABSENT else f" (got {value!r})")
+
+
+def value_at(document: Any, loc: Sequence[str | int]) -> Any:
+    """The value at a validation error's location in a request body, or ABSENT."""
+    for key in loc:
+        in_object = isinstance(document, dict) and key in document
+        in_list = isinstance(document, list) and isinstance(key, int) and 0 <= key < len(document)
+        if not (in_object or in_list):
+            return ABSENT
+        document = document[key]
+    return document
 
 
 def rows_of(items: list[BaseModel]) -> list[dict[str, Any]]:

@@ -50,7 +50,7 @@ from pydantic import TypeAdapter, ValidationError
 from . import model as model_store
 from . import settings
 from .model import CONTRACT
-from .payloads import Features
+from .payloads import ABSENT, Features, problem
 from .schedule import ScheduleError, interval_seconds
 from .settings import MODEL_TAG, SERVICE_NAME, TEMPLATE_VERSION
 from .spec import Categorical, Feature, encode
@@ -238,10 +238,8 @@ def validate(rows: list[dict[str, Any]]) -> tuple[list[int], list[dict[str, Any]
         problems: dict[int, list[str]] = {}
         for item in error.errors(include_url=False):
             index, *where = item["loc"]
-            field = ".".join(map(str, where)) or "row"
-            problems.setdefault(int(index), []).append(
-                f"{field}: {item['msg']} (got {item.get('input')!r})"
-            )
+            value = ABSENT if item["type"] == "missing" else item.get("input", ABSENT)
+            problems.setdefault(int(index), []).append(problem(where, item["msg"], value))
     good = [i for i in range(len(rows)) if i not in problems]
     values = [i.__dict__ for i in ROWS.validate_python([rows[i] for i in good])]
     return good, values, {i: "; ".join(p) for i, p in problems.items()}

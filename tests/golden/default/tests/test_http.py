@@ -5,6 +5,7 @@ import math
 
 import pytest
 
+from iris_classifier import score
 from iris_classifier.model import CONTRACT
 from iris_classifier.spec import Categorical, Classification
 
@@ -75,6 +76,17 @@ def test_bad_input_is_a_4xx_naming_the_field(client, case, path, payload, field)
     assert 400 <= response.status_code < 500, response.text
     if field is not None:
         assert field in response.text
+
+
+@pytest.mark.parametrize("feature", CONTRACT.features, ids=lambda feature: feature.name)
+def test_a_400_says_what_a_batch_reject_says_with_the_value_sent(client, feature) -> None:
+    row = {**VALID, feature.name: "ZZ"}  # no number, and no categorical's value
+    response = client.post("/predict", json=row)
+    assert response.status_code == 400, response.text
+    error = response.json()["error"]
+    _, _, reasons = score.validate([row])
+    assert error == reasons[0], (error, reasons)
+    assert error.startswith(feature.name + ": ") and error.endswith("(got 'ZZ')"), error
 
 
 NOT_JSON = ["multipart/form-data", "application/x-www-form-urlencoded"]
