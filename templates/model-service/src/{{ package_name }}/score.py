@@ -53,7 +53,7 @@ from .model import CONTRACT
 from .payloads import ABSENT, Features, problem
 from .schedule import ScheduleError, interval_seconds
 from .settings import MODEL_TAG, SERVICE_NAME, TEMPLATE_VERSION
-from .spec import Categorical, Feature, encode
+from .spec import Categorical, Feature, Integer, encode
 
 # The team's settings; the image sets SCORING_CONFIG to its copy.
 CONFIG_FILE = Path(os.environ.get("SCORING_CONFIG", "config/scoring.toml"))
@@ -300,6 +300,8 @@ def _column(feature: Feature, batch: pa.RecordBatch) -> tuple[np.ndarray, np.nda
         return np.full(n, np.nan), ~null | (null & (not feature.nullable))
     with np.errstate(invalid="ignore"):
         inside = (numbers >= feature.minimum) & (numbers <= feature.maximum)
+        if isinstance(feature, Integer):  # a fraction: the per-row path words the refusal
+            risky = risky | (~null & (np.mod(numbers, 1.0) != 0.0))
     flagged = risky | (~null & ~inside) | (null & (not feature.nullable))
     return np.where(null, np.nan, numbers), flagged
 

@@ -7,7 +7,7 @@ from typing import Any
 
 from iris_classifier.model import CONTRACT
 from iris_classifier.settings import MAX_BATCH_SIZE
-from iris_classifier.spec import Categorical, Numeric
+from iris_classifier.spec import Categorical, Integer, Numeric
 
 EXAMPLES = [dict(example) for example in CONTRACT.examples]
 VALID = EXAMPLES[0]
@@ -38,6 +38,9 @@ def bad_values(feature: Numeric | Categorical) -> list[tuple[str, bytes]]:
         ]
     else:
         overflow = body(with_value(name, "OVERFLOW")).replace(b'"OVERFLOW"', b"1e400")
+        fraction = math.floor(feature.minimum) + 0.5
+        if isinstance(feature, Integer) and fraction <= feature.maximum:
+            cases.append(("a fraction", body(with_value(name, fraction))))
         cases += [
             ("below its minimum", body(with_value(name, feature.minimum - 1))),
             ("above its maximum", body(with_value(name, feature.maximum + 1))),

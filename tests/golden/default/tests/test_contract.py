@@ -64,6 +64,13 @@ def test_a_bad_feature_name_and_empty_bounds_are_refused() -> None:
     assert "'size' has minimum 2 >= maximum" in str(refused.value)
 
 
+def test_an_integer_example_with_a_fraction_is_refused() -> None:
+    features = (spec.Integer("count", 0, 10), spec.Integer("size", 0, 10))
+    examples = ({"count": 3, "size": 2.0}, {"count": 2.5, "size": 1})
+    with pytest.raises(spec.ContractError, match=r"EXAMPLES\[1\]\['count'\] = 2.5 is not a whole"):
+        spec.check(copy_of_contract(FEATURES=features, EXAMPLES=examples))
+
+
 def test_predictions_of_the_wrong_shape_are_refused() -> None:
     with pytest.raises(spec.ContractError, match="predict returned shape"):
         spec.check_predictions(CONTRACT, np.zeros((3, 7)), 2)

@@ -23,7 +23,7 @@ from iris_classifier import payloads, score
 from iris_classifier.model import CONTRACT
 from iris_classifier.schedule import ScheduleError
 from iris_classifier.schedule import interval_seconds as schedule_interval
-from iris_classifier.spec import Categorical, Feature, Numeric, encode
+from iris_classifier.spec import Categorical, Feature, Integer, Numeric, encode
 
 VALID = dict(CONTRACT.examples[0])
 BIG = 2**53 + 1
@@ -37,7 +37,7 @@ def as_float32(value: float) -> float:
 def numeric_cells(feature: Numeric) -> dict[pa.DataType, list[Any]]:
     """Cells for a numeric feature by column type: valid ones, edges and every kind of bad one."""
     low, high = feature.minimum, feature.maximum
-    floats = [low, high, (low + high) / 2, -0.0, 0.0, low - 1, high + 1]
+    floats = [low, high, (low + high) / 2, -0.0, 0.0, low - 1, high + 1, low + 0.5]
     floats += [math.nextafter(low, -math.inf), math.nextafter(high, math.inf)]
     floats += [math.nan, math.inf, -math.inf, None, 1e308, -1e308]
     ints = [math.ceil(low), math.floor(high), math.floor(low) - 1, math.ceil(high) + 1, 0, None]
@@ -122,14 +122,18 @@ def contract(request: pytest.FixtureRequest, monkeypatch: pytest.MonkeyPatch) ->
     with payloads.py's own field rules), so the null rules are proven whatever the contract."""
     if request.param == "as declared":
         return
-    features = tuple(dataclasses.replace(f, nullable=True) for f in CONTRACT.features)
-    nullable = create_model(
+    use(tuple(dataclasses.replace(f, nullable=True) for f in CONTRACT.features), monkeypatch)
+
+
+def use(features: tuple[Feature, ...], monkeypatch: pytest.MonkeyPatch) -> None:
+    """The job with these features in the contract, validated by payloads.py's field rules."""
+    model = create_model(
         "Features",
         __config__=ConfigDict(extra="forbid"),
         **{feature.name: payloads._field(feature) for feature in features},
     )
     monkeypatch.setattr(score, "CONTRACT", dataclasses.replace(CONTRACT, features=features))
-    monkeypatch.setattr(score, "ROWS", TypeAdapter(list[nullable]))  # type: ignore[valid-type]
+    monkeypatch.setattr(score, "ROWS", TypeAdapter(list[model]))  # type: ignore[valid-type]
 
 
 def declared(name: str) -> Feature:
@@ -163,7 +167,34 @@ def test_an_absent_feature_column_is_judged_as_the_service_judges_a_left_out_fie
 def test_random_mixes_of_cells_and_column_types_agree_with_the_per_row_path() -> None:
     """A property check without extra dependencies: seeded random chunks, each column of a random
     type and each cell drawn from that type's valid and invalid values."""
-    rng = np.random.default_rng(17)
+    assert random_mixes(17) > 0
+
+
+def test_whole_number_features_agree_with_the_per_row_path(monkeypatch) -> None:
+    """Every numeric feature as an Integer: each cell of every type, and random mixes."""
+    features = tuple(
+        Integer(f.name, f.minimum, f.maximum, nullable=f.nullable) if isinstance(f, Numeric) else f
+        for f in score.CONTRACT.features
+    )
+    use(features, monkeypatch)
+    reasons = []
+    for feature in features:
+        for kind, values in cells(feature).items():
+            columns = {
+                f.name: column(f, kind, values)
+                if f.name == feature.name
+                else valid_column(f, len(values))
+                for f in features
+            }
+            assert_same_as_per_row(batch_of(columns, len(values)))
+            reasons += score.check_chunk(batch_of(columns, len(values)))[4]
+    assert any("Input should be a whole number" in reason for reason in reasons)
+    assert random_mixes(18) > 0
+
+
+def random_mixes(seed: int) -> int:
+    """Rows refused in seeded random chunks, each agreeing with the per-row path."""
+    rng = np.random.default_rng(seed)
     refused = 0
     for _ in range(60):
         rows = int(rng.integers(1, 200))
@@ -196,7 +227,7 @@ def test_random_mixes_of_cells_and_column_types_agree_with_the_per_row_path() ->
                 values = [pool[int(rng.integers(len(pool)))] for _ in range(rows)]
             columns[feature.name] = column(feature, kind, values)
         refused += assert_same_as_per_row(batch_of(columns, rows))
-    assert refused > 0
+    return refused
 
 
 def test_a_writer_error_fails_the_run_and_publishes_nothing(

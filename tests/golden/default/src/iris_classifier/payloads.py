@@ -12,11 +12,12 @@ import json
 from collections.abc import Sequence
 from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, create_model
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field, create_model
+from pydantic_core import PydanticCustomError
 
 from .model import CONTRACT
 from .settings import MAX_BATCH_SIZE
-from .spec import Feature, Numeric
+from .spec import Feature, Integer, Numeric
 
 
 def _nullable(schema: dict[str, Any]) -> None:
@@ -27,10 +28,29 @@ def _nullable(schema: dict[str, Any]) -> None:
     schema["nullable"] = True
 
 
+def _whole(value: float) -> float:
+    if not value.is_integer():
+        raise PydanticCustomError("whole_number", "Input should be a whole number")
+    return value
+
+
 def _field(feature: Feature) -> tuple[Any, Any]:
-    if isinstance(feature, Numeric):
-        rule = f"a finite number from {feature.minimum} to {feature.maximum}"
+    if isinstance(feature, Integer):  # a number too, whose fraction must be 0
+        rule = f"a whole number from {feature.minimum} to {feature.maximum}"
         kind: Any = Annotated[
+            float,
+            Field(
+                ge=feature.minimum,
+                le=feature.maximum,
+                allow_inf_nan=False,
+                strict=True,
+                json_schema_extra={"type": "integer"},
+            ),
+            AfterValidator(_whole),
+        ]
+    elif isinstance(feature, Numeric):
+        rule = f"a finite number from {feature.minimum} to {feature.maximum}"
+        kind = Annotated[
             float,
             Field(ge=feature.minimum, le=feature.maximum, allow_inf_nan=False, strict=True),
         ]

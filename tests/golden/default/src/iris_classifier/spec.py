@@ -4,7 +4,8 @@ Your team's model lives in `contract.py` (team-owned, never touched by template 
 declares, with the types below:
 
     TASK      Classification(classes=(...)) or Regression() (tasks.py)
-    FEATURES  the inputs by name, each Numeric (bounds) or Categorical (allowed values)
+    FEATURES  the inputs by name, each Numeric (bounds), Integer (a whole Numeric) or
+              Categorical (allowed values)
     EXAMPLES  valid requests: the service predicts them at start before it reports ready, the
               OpenAPI document shows them, and the generic tests send them
     train(config) -> TrainingResult       load data, fit, evaluate on held-out data
@@ -54,6 +55,14 @@ class Numeric:
     nullable: bool = False
 
     kind = "numeric"
+
+
+@dataclass(frozen=True)
+class Integer(Numeric):
+    """A whole number within [minimum, maximum]: 12 or 12.0, never 12.7 (a count, months, an
+    age in years). Everywhere else it is a Numeric: encoded, monitored and drift-checked alike."""
+
+    kind = "integer"
 
 
 @dataclass(frozen=True)
@@ -175,6 +184,8 @@ def _check_example(index: int, example: object, features: Sequence[Feature]) -> 
                 problems.append(f"{where}[{feature.name!r}] = {value!r} is not one of its values")
         elif isinstance(value, bool) or not isinstance(value, int | float):
             problems.append(f"{where}[{feature.name!r}] = {value!r} is not a number")
+        elif isinstance(feature, Integer) and not float(value).is_integer():
+            problems.append(f"{where}[{feature.name!r}] = {value!r} is not a whole number")
         elif not feature.minimum <= value <= feature.maximum:
             problems.append(
                 f"{where}[{feature.name!r}] = {value!r} is outside"
