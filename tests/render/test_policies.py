@@ -57,7 +57,9 @@ def test_every_answer_set_passes_its_own_policies(rendered, tmp_path) -> None:
     out = tmp_path / "policy" / "chart"
     chart_path = chart.chart_dir(repo).relative_to(repo)
     render = [sys.executable, "deploy/helm/check_chart.py", str(chart_path), "--out", str(out)]
-    run([*render, "--digest", DIGEST, "--releases"], cwd=repo, timeout=300)
+    rendered_chart = run([*render, "--digest", DIGEST, "--releases"], cwd=repo, timeout=300)
+    # Quiet: the Helm engine's notice of the chart's monitoring/ symlink is dropped (was 9 lines).
+    assert "found symbolic link" not in rendered_chart.stderr, rendered_chart.stderr
     code, stderr, results = policy(repo, out)
     failed = [(r["id"], r["file"], r.get("what")) for r in results if not r["passed"]]
     assert code == 0 and not failed, (failed, stderr)
