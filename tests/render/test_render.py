@@ -112,9 +112,8 @@ def task_kinds_named(source: str) -> list[int]:
     """Lines naming a task kind outside an import, or asking is_classifier."""
     lines = []
     for node in ast.walk(ast.parse(source)):
-        if isinstance(node, ast.Name) and node.id in TASK_KINDS:
-            lines.append(node.lineno)
-        elif isinstance(node, ast.Attribute) and node.attr in TASK_KINDS | {"is_classifier"}:
+        name = node.id if isinstance(node, ast.Name) else getattr(node, "attr", None)
+        if name in TASK_KINDS or (isinstance(node, ast.Attribute) and name == "is_classifier"):
             lines.append(node.lineno)
     return lines
 

@@ -19,11 +19,11 @@ import pyarrow.parquet as pq
 import pytest
 from pydantic import ConfigDict, TypeAdapter, create_model
 
-from iris_classifier import payloads, score
+from iris_classifier import payloads, score, spec
 from iris_classifier.model import CONTRACT
 from iris_classifier.schedule import ScheduleError
 from iris_classifier.schedule import interval_seconds as schedule_interval
-from iris_classifier.spec import Categorical, Feature, Integer, Numeric, encode
+from iris_classifier.spec import Categorical, Feature, Numeric, encode
 
 VALID = dict(CONTRACT.examples[0])
 BIG = 2**53 + 1
@@ -173,7 +173,9 @@ def test_random_mixes_of_cells_and_column_types_agree_with_the_per_row_path() ->
 def test_whole_number_features_agree_with_the_per_row_path(monkeypatch) -> None:
     """Every numeric feature as an Integer: each cell of every type, and random mixes."""
     features = tuple(
-        Integer(f.name, f.minimum, f.maximum, nullable=f.nullable) if isinstance(f, Numeric) else f
+        spec.Integer(f.name, f.minimum, f.maximum, nullable=f.nullable)
+        if isinstance(f, Numeric)
+        else f
         for f in score.CONTRACT.features
     )
     use(features, monkeypatch)
