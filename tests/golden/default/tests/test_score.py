@@ -23,6 +23,7 @@ from iris_classifier import payloads, score, spec
 from iris_classifier.model import CONTRACT
 from iris_classifier.schedule import ScheduleError
 from iris_classifier.schedule import interval_seconds as schedule_interval
+from iris_classifier.scoring import checks
 from iris_classifier.spec import Categorical, Feature, Numeric, encode
 
 VALID = dict(CONTRACT.examples[0])
@@ -132,13 +133,13 @@ def use(features: tuple[Feature, ...], monkeypatch: pytest.MonkeyPatch) -> None:
         __config__=ConfigDict(extra="forbid"),
         **{feature.name: payloads._field(feature) for feature in features},
     )
-    monkeypatch.setattr(score, "CONTRACT", dataclasses.replace(CONTRACT, features=features))
-    monkeypatch.setattr(score, "ROWS", TypeAdapter(list[model]))  # type: ignore[valid-type]
+    monkeypatch.setattr(checks, "CONTRACT", dataclasses.replace(CONTRACT, features=features))
+    monkeypatch.setattr(checks, "ROWS", TypeAdapter(list[model]))  # type: ignore[valid-type]
 
 
 def declared(name: str) -> Feature:
     """The feature as the job sees it (nullable in the variant)."""
-    return next(f for f in score.CONTRACT.features if f.name == name)
+    return next(f for f in checks.CONTRACT.features if f.name == name)
 
 
 CASES = [(feature.name, kind) for feature in CONTRACT.features for kind in cells(feature)]
@@ -176,7 +177,7 @@ def test_whole_number_features_agree_with_the_per_row_path(monkeypatch) -> None:
         spec.Integer(f.name, f.minimum, f.maximum, nullable=f.nullable)
         if isinstance(f, Numeric)
         else f
-        for f in score.CONTRACT.features
+        for f in checks.CONTRACT.features
     )
     use(features, monkeypatch)
     reasons = []
@@ -201,7 +202,7 @@ def random_mixes(seed: int) -> int:
     for _ in range(60):
         rows = int(rng.integers(1, 200))
         columns = {}
-        for feature in score.CONTRACT.features:
+        for feature in checks.CONTRACT.features:
             if feature.nullable and rng.random() < 0.1:
                 continue
             options = cells(feature)

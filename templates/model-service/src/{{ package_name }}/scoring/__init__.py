@@ -1,0 +1,1 @@
+"""Batch scoring, in rooms: see score.py, its command line."""
