@@ -1,0 +1,348 @@
+"""Progressive delivery (progressive_delivery=argo-rollouts): the chart's Rollout and
+AnalysisTemplate against Argo Rollouts' published models, the objects they leave as they were, and
+the analysis judged as the controller judges it (devkit/rollouts.py) against a real Prometheus
+holding the series of a healthy canary and of each kind of bad one, backfilled with promtool."""
+
+from __future__ import annotations
+
+import copy
+import re
+import subprocess
+import time
+from collections.abc import Callable, Iterator
+from pathlib import Path
+
+import httpx
+import pytest
+import yaml
+
+from devkit.chart import by_kind, chart_dir, render, validate, values_files
+from devkit.monitoring import PROMETHEUS, PROMTOOL
+from devkit.rollouts import (
+    ERROR,
+    FAILED,
+    INCONCLUSIVE,
+    SUCCESSFUL,
+    condition,
+    measure,
+    resolve_args,
+    run_analysis,
+    seconds,
+)
+from devkit.schemas import node_check
+from goldenpath.localservice import serving
+
+GOLDEN = Path(__file__).parents[1] / "golden" / "default"
+ROLLOUT_KINDS = ("Rollout", "AnalysisTemplate")
+ON = {"rollout": {"enabled": True}}
+
+
+def canary_answer(answers: dict) -> bool:
+    return answers.get("progressive_delivery", "none") == "argo-rollouts"
+
+
+def test_rollout_objects_follow_the_answer_and_match_argo_rollouts_models(rendered) -> None:
+    answers, repo = rendered
+    chart = chart_dir(repo)
+    documents, names = [], []
+    for name, values in values_files(chart).items():
+        objects = render(chart, values)
+        found = [o for kind in ROLLOUT_KINDS for o in by_kind(objects, kind)]
+        if not canary_answer(answers):
+            assert found == [], f"{name}: progressive_delivery=none renders no {ROLLOUT_KINDS}"
+            continue
+        assert sorted(o["kind"] for o in found) == sorted(ROLLOUT_KINDS), name
+        assert all(validate(o) is False for o in found), "CRDs: no bundled Kubernetes schema"
+        documents += found
+        names += [f"{name}: {o['kind']}" for o in found]
+    if documents:
+        errors = node_check("argo-rollouts", documents)
+        assert {n: e for n, e in zip(names, errors, strict=True) if e} == {}
+
+
+def test_argo_rollouts_models_refuse_a_broken_rollout_and_template() -> None:
+    objects = render(chart_dir(GOLDEN), ON)
+    (rollout,) = copy.deepcopy(by_kind(objects, "Rollout"))
+    (template,) = copy.deepcopy(by_kind(objects, "AnalysisTemplate"))
+    assert node_check("argo-rollouts", [rollout, template]) == [[], []]
+    rollout["spec"]["strategy"]["canary"]["steps"][0] = {"setWeight": "25%"}
+    template["spec"]["metrics"][0]["failureLimit"] = {"limit": 2}
+    rollout_errors, template_errors = node_check("argo-rollouts", [rollout, template])
+    assert "Rollout /spec/strategy/canary/steps/0/setWeight: must be integer" in rollout_errors
+    assert any("/spec/metrics/0/failureLimit" in e for e in template_errors), template_errors
+
+
+def test_the_rollout_takes_over_the_deployment_and_leaves_its_neighbours_as_they_were(
+    rendered,
+) -> None:
+    _, repo = rendered
+    chart = chart_dir(repo)
+    for name, values in values_files(chart).items():
+        off = render(chart, {**values, "rollout": {"enabled": False}})
+        on = render(chart, {**values, "rollout": {"enabled": True}})
+        (rollout,) = by_kind(on, "Rollout")
+        (deployment,) = by_kind(on, "Deployment")
+        (hpa,) = by_kind(on, "HorizontalPodAutoscaler")
+        assert rollout["spec"]["workloadRef"]["name"] == deployment["metadata"]["name"], name
+        assert rollout["spec"]["selector"] == deployment["spec"]["selector"], name
+        assert "replicas" not in deployment["spec"], f"{name}: the Rollout owns the replica count"
+        target = hpa["spec"]["scaleTargetRef"]
+        assert (target["kind"], target["name"]) == ("Rollout", rollout["metadata"]["name"]), name
+        assert validate(hpa) and validate(deployment), name
+        (before,) = by_kind(off, "Deployment")
+        assert {**before["spec"], "replicas": None} == {**deployment["spec"], "replicas": None}
+        for kind in ("PodDisruptionBudget", "NetworkPolicy", "Service", "ConfigMap"):
+            assert by_kind(on, kind) == by_kind(off, kind), f"{name}: {kind} changed"
+        (monitor,) = by_kind(on, "ServiceMonitor")
+        (monitor_before,) = by_kind(off, "ServiceMonitor")
+        relabelings = monitor["spec"]["endpoints"][0].pop("relabelings")
+        assert monitor == monitor_before, f"{name}: only the hash relabelling is added"
+        assert relabelings == [
+            {
+                "sourceLabels": ["__meta_kubernetes_pod_label_rollouts_pod_template_hash"],
+                "targetLabel": HASH_LABEL,
+                "action": "replace",
+            }
+        ]
+
+
+def test_analysis_counts_the_requests_the_slos_count(rendered) -> None:
+    _, repo = rendered
+    slo = (repo / "monitoring" / "rules" / "slo.yml").read_text()
+    (api,) = set(re.findall(r'endpoint!~"[^"]+"', slo))
+    (template,) = by_kind(render(chart_dir(repo), ON), "AnalysisTemplate")
+    queries = {m["name"]: m["provider"]["prometheus"]["query"] for m in template["spec"]["metrics"]}
+    assert api in queries["error-ratio"] and api in queries["latency-p99"]
+
+
+# -- the analysis, against a real Prometheus ------------------------------------------------------
+
+HASH_LABEL = "rollouts_pod_template_hash"
+STABLE = "7d9f8b6c4"
+# The canaries, one ReplicaSet hash each: what their pods do differently from the stable ones.
+CANARIES = {
+    "healthy": "5c8d7f9b6",
+    "errors": "6b7c8d9f5",
+    "slow": "8f6d5c7b9",
+    "rejecting": "9b5f6d8c7",
+    "shifted": "4d6c9b7f8",
+    "idle": "3f8b9c6d5",
+}
+# The metric each bad canary must fail, and only that one.
+EXPECTED_FAILURE = {
+    "errors": "error-ratio",
+    "slow": "latency-p99",
+    "rejecting": "input-rejections",
+    "shifted": "predictions",
+}
+RATE = 10  # prediction requests per second per pod
+BEFORE = 30 * 60  # stable series this long before the analysis starts
+AFTER = 25 * 60  # every series this long after
+
+
+def chart_settings(repo: Path) -> tuple[dict, dict, int]:
+    """(AnalysisTemplate, analysis values, scrape interval s) of the chart's defaults, enabled."""
+    chart = chart_dir(repo)
+    objects = render(chart, ON)
+    (template,) = by_kind(objects, "AnalysisTemplate")
+    (monitor,) = by_kind(objects, "ServiceMonitor")
+    values = yaml.safe_load((chart / "values.yaml").read_text())["rollout"]
+    return template, values, seconds(monitor["spec"]["endpoints"][0]["interval"])
+
+
+def pod_series(kind: str, analysis: dict) -> Callable[[float], dict[str, float]]:
+    """The counters of one pod of this kind at t seconds after it started serving: {series
+    suffix (name and extra labels): value}. The latency buckets are fractions of the SLO."""
+    slo = float(analysis["maxLatencyP99Seconds"])
+    edges = [slo / 8, slo / 4, slo / 2, slo, 2 * slo, 4 * slo]
+    error_ratio = min(0.95, max(0.05, 2 * float(analysis["maxErrorRatio"])))
+    served = {"errors": 1 - error_ratio}.get(kind, 1.0)
+    rejected = {"rejecting": 0.10}.get(kind, 0.01)
+    # share of requests per latency bucket: under slo/8, under slo/4, above 2 x slo (slow only)
+    slow = 0.05 if kind == "slow" else 0.0
+    classes = {"shifted": [0.7, 0.15, 0.15], "healthy": [0.35, 0.33, 0.32]}.get(
+        kind, [0.34, 0.33, 0.33]
+    )
+    mean = {"shifted": 80.0, "healthy": 52.0}.get(kind, 50.0)
+    prediction_edges = [10.0 * i for i in range(1, 10)]  # stable: uniform on 0-100, deciles
+    if kind in CANARIES and kind != "healthy":
+        prediction_edges = [15.0 + 10.0 * i for i in range(9)]  # a new model's own deciles
+
+    def at(t: float) -> dict[str, float]:
+        n = 0.0 if kind == "idle" else RATE * t
+        ok = n * served * (1 - rejected)
+        out = {
+            '{endpoint="/predict",http_response_code="200"}': ok,
+            '{endpoint="/predict",http_response_code="400"}': n * rejected,
+            '{endpoint="/readyz",http_response_code="200"}': t / 5,
+            '{endpoint="/metrics",http_response_code="200"}': t / 30,
+        }
+        if kind == "errors":
+            out['{endpoint="/predict",http_response_code="500"}'] = n * (1 - served)
+        series = {f"bentoml_service_request_total{k}": v for k, v in out.items()}
+        timed = n
+        fractions = [0.5 * (1 - slow), 1 - slow, 1 - slow, 1 - slow, 1 - slow, 1.0]
+        name = "bentoml_service_request_duration_seconds"
+        for edge, fraction in zip(edges, fractions, strict=True):
+            series[f'{name}_bucket{{endpoint="/predict",le="{edge:g}"}}'] = timed * fraction
+        series[f'{name}_bucket{{endpoint="/predict",le="+Inf"}}'] = timed
+        series[f'{name}_count{{endpoint="/predict"}}'] = timed
+        series[f'{name}_sum{{endpoint="/predict"}}'] = timed * slo / 8
+        series['model_rejected_inputs_total{endpoint="/predict",reason="missing"}'] = n * rejected
+        predicted = n * (1 - rejected) * served
+        for label, share in zip(("a", "b", "c"), classes, strict=True):
+            series[f'model_predictions_total{{label="{label}"}}'] = predicted * share
+        for edge in prediction_edges:  # uniform around the mean, 100 wide
+            below = min(1.0, max(0.0, (edge - (mean - 50.0)) / 100.0))
+            series[f'model_prediction_value_bucket{{le="{edge:g}"}}'] = predicted * below
+        series['model_prediction_value_bucket{le="+Inf"}'] = predicted
+        series["model_prediction_value_count"] = predicted
+        series["model_prediction_value_sum"] = predicted * mean
+        return series
+
+    return at
+
+
+def openmetrics(job: str, start: int, scrape: int, analysis: dict) -> str:
+    """Every pod's series as the ServiceMonitor's scrape leaves them (job, namespace, pod and the
+    ReplicaSet hash), from BEFORE (stable) or the analysis start (canaries) to AFTER."""
+    pods = [(f"{job}-{STABLE}-a", STABLE, "stable", start - BEFORE)]
+    pods += [(f"{job}-{STABLE}-b", STABLE, "stable", start - BEFORE)]
+    pods += [(f"{job}-{h}-a", h, kind, start) for kind, h in CANARIES.items()]
+    families: dict[str, list[str]] = {}
+    for pod, hash_, kind, since in pods:
+        where = f'job="{job}",namespace="ml",pod="{pod}",{HASH_LABEL}="{hash_}"'
+        counters = pod_series(kind, analysis)
+        for t in range(since, start + AFTER + 1, scrape):
+            for key, value in counters(t - since).items():
+                name, _, labels = key.partition("{")
+                labels = f"{where},{labels.rstrip('}')}" if labels else where
+                families.setdefault(name, []).append(f"{name}{{{labels}}} {value:.6f} {t}")
+    lines = [line for name in sorted(families) for line in families[name]]
+    return "\n".join([*lines, "# EOF"]) + "\n"
+
+
+@pytest.fixture
+def prometheus(tmp_path) -> Iterator[Callable[[str], Callable[[str, int], list[float]]]]:
+    """backfill(openmetrics text) -> query(promql, unix time): a real Prometheus serving
+    those series (backfilled with `promtool tsdb create-blocks-from openmetrics`)."""
+    assert PROMTOOL and PROMETHEUS, "prometheus is missing: `make test` installs the package"
+    servers = []
+
+    def backfill(text: str) -> Callable[[str, int], list[float]]:
+        (tmp_path / "series.om").write_text(text)
+        subprocess.run(
+            [PROMTOOL, "tsdb", "create-blocks-from", "openmetrics", "series.om", "tsdb"],
+            cwd=tmp_path,
+            check=True,
+            capture_output=True,
+        )
+        (tmp_path / "prometheus.yml").write_text("global: {}\n")
+        context = serving(
+            lambda port: [
+                PROMETHEUS,
+                f"--config.file={tmp_path / 'prometheus.yml'}",
+                f"--storage.tsdb.path={tmp_path / 'tsdb'}",
+                f"--web.listen-address=127.0.0.1:{port}",
+            ],
+            cwd=tmp_path,
+            log=tmp_path / "prometheus.log",
+            ready=False,
+        )
+        server = context.__enter__()
+        servers.append(context)
+        client = httpx.Client(base_url=server.url, timeout=10)
+        deadline = time.monotonic() + 60
+        while client.get("/-/ready").status_code != 200:
+            assert time.monotonic() < deadline, (tmp_path / "prometheus.log").read_text()
+            time.sleep(0.2)
+
+        def query(promql: str, at: int) -> list[float]:
+            answer = client.get("/api/v1/query", params={"query": promql, "time": at})
+            assert answer.status_code == 200, f"{promql}\n{answer.text}"
+            data = answer.json()["data"]
+            assert data["resultType"] == "vector", data
+            return [float(sample["value"][1]) for sample in data["result"]]
+
+        return query
+
+    yield backfill
+    for context in servers:
+        context.__exit__(None, None, None)
+
+
+def test_analysis_promotes_a_healthy_canary_and_aborts_each_bad_one_in_time(
+    rendered, prometheus
+) -> None:
+    _, repo = rendered
+    template, values, scrape = chart_settings(repo)
+    analysis = values["analysis"]
+    job = template["metadata"]["labels"]["app.kubernetes.io/name"]
+    # Old enough to be backfilled whole; whole minutes, as a controller's clock is not.
+    start = (int(time.time()) - 2 * 3600) // 60 * 60
+    query = prometheus(openmetrics(job, start, scrape, analysis))
+    steps = values["steps"]
+    (rollout,) = by_kind(render(chart_dir(repo), ON), "Rollout")
+    first = rollout["spec"]["strategy"]["canary"]["analysis"]["startingStep"]
+    promote_after = sum(seconds(s["pause"]["duration"]) for s in steps[first:] if "pause" in s)
+    detection = seconds(analysis["initialDelay"]) + seconds(analysis["interval"]) * int(
+        analysis["failureLimit"]
+    )
+    verdicts = {}
+    for kind, hash_ in CANARIES.items():
+        args = {"canary-hash": hash_, "stable-hash": STABLE}
+        verdicts[kind] = run_analysis(template, args, query, start, promote_after)
+
+    healthy = verdicts["healthy"]
+    assert healthy.outcome == "promote", {n: r.values for n, r in healthy.metrics.items()}
+    assert all(set(r.phases) == {SUCCESSFUL} for r in healthy.metrics.values())
+    for kind, metric in EXPECTED_FAILURE.items():
+        verdict = verdicts[kind]
+        seen = {n: list(zip(r.phases, r.values, strict=True)) for n, r in verdict.metrics.items()}
+        assert verdict.outcome == "abort", (kind, seen)
+        assert verdict.ended(FAILED) == {metric}, (kind, seen)
+        assert verdict.at <= detection, f"{kind}: aborted after {verdict.at} s, not {detection} s"
+        others = {n: r.phases for n, r in verdict.metrics.items() if n != metric}
+        assert all(set(p) == {SUCCESSFUL} for p in others.values()), (kind, others)
+    # No data (a canary no request reached) is never a pass: inconclusive, then a pause.
+    idle = verdicts["idle"]
+    assert idle.outcome == "pause", idle
+    assert all(r.phases[0] == INCONCLUSIVE for r in idle.metrics.values()), idle
+    assert all(r.values[0] == [] for r in idle.metrics.values()), idle
+
+
+def test_the_stated_detection_time_is_the_defaults(rendered) -> None:
+    _, repo = rendered
+    _, values, _ = chart_settings(repo)
+    analysis = values["analysis"]
+    detection = seconds(analysis["initialDelay"]) + seconds(analysis["interval"]) * int(
+        analysis["failureLimit"]
+    )
+    assert detection == 180
+    text = (chart_dir(repo) / "values.yaml").read_text()
+    stated = "initialDelay + interval x failureLimit of the analysis start (3m with these values)"
+    assert stated in " ".join(text.replace("#", " ").split())
+
+
+# -- the controller's side, on its own -----------------------------------------------------------
+
+
+def test_conditions_are_evaluated_as_expr_lang_does() -> None:
+    success = "len(result) > 0 && result[0] <= 0"
+    failure = "len(result) > 0 && result[0] > 0"
+    metric = {"name": "m", "successCondition": success, "failureCondition": failure}
+    assert measure(metric, [-0.01]) == SUCCESSFUL
+    assert measure(metric, [0.2]) == FAILED
+    assert measure(metric, []) == INCONCLUSIVE
+    assert measure(metric, [float("nan")]) == INCONCLUSIVE
+    assert measure({**metric, "successCondition": "result[0] <= 0"}, []) == ERROR
+    assert condition("result[0] < 1 || len(result) == 3", [5.0, 1.0, 2.0]) is True
+    with pytest.raises(ValueError, match="outside the modelled subset"):
+        condition("result[0] <= mean(result)", [1.0])
+
+
+def test_arguments_are_substituted_as_the_controller_does() -> None:
+    text = 'a{h="{{args.canary-hash}}",s="{{ args.stable-hash }}"}'
+    assert resolve_args(text, {"canary-hash": "c1", "stable-hash": "s1"}) == 'a{h="c1",s="s1"}'
+    with pytest.raises(ValueError, match="failed to resolve"):
+        resolve_args("{{args.other}}", {"canary-hash": "c1"})
