@@ -6,7 +6,11 @@ holding the series of a healthy canary and of each kind of bad one, backfilled w
 from __future__ import annotations
 
 import copy
+import json
+import os
 import re
+import runpy
+import shutil
 import subprocess
 import time
 from collections.abc import Callable, Iterator
@@ -18,6 +22,7 @@ import yaml
 
 from devkit.chart import by_kind, chart_dir, render, validate, values_files
 from devkit.monitoring import PROMETHEUS, PROMTOOL
+from devkit.project import copy_project
 from devkit.rollouts import (
     ERROR,
     FAILED,
@@ -346,3 +351,125 @@ def test_arguments_are_substituted_as_the_controller_does() -> None:
     assert resolve_args(text, {"canary-hash": "c1", "stable-hash": "s1"}) == 'a{h="c1",s="s1"}'
     with pytest.raises(ValueError, match="failed to resolve"):
         resolve_args("{{args.other}}", {"canary-hash": "c1"})
+
+
+# -- make deploy waits for the verdict ------------------------------------------------------------
+
+DIGEST = "sha256:" + "c" * 64
+WORKLOAD_GENERATION = 7  # the Deployment's generation once helm has applied the new template
+
+
+def rollout_status(phase: str, workload: int = WORKLOAD_GENERATION, **status: object) -> dict:
+    """A Rollout as the controller (1.x) reports it: generations as strings, phase and message."""
+    return {
+        "metadata": {"name": "svc", "generation": 3},
+        "status": {
+            "observedGeneration": "3",
+            "workloadObservedGeneration": str(workload),
+            "phase": phase,
+            **status,
+        },
+    }
+
+
+PREVIOUS_HEALTHY = rollout_status("Healthy", workload=WORKLOAD_GENERATION - 1)
+ABORTED = rollout_status(
+    "Degraded",
+    abort=True,
+    message='RolloutAborted: Rollout aborted update to revision 4: Metric "error-ratio" assessed'
+    " Failed due to failed (3) > failureLimit (2)",
+)
+
+
+def test_the_wait_reads_the_verdict_of_the_new_release_only() -> None:
+    verdict = runpy.run_path(str(GOLDEN / "deploy" / "rollout_wait.py"))["verdict"]
+    deployment = {"metadata": {"generation": WORKLOAD_GENERATION}}
+    assert verdict(rollout_status("Healthy"), deployment)[0] == "healthy"
+    assert verdict(PREVIOUS_HEALTHY, deployment)[0] == "waiting"
+    unseen_spec = rollout_status("Healthy", observedGeneration="2")
+    assert verdict(unseen_spec, deployment)[0] == "waiting"
+    assert verdict(rollout_status("Paused", message="CanaryPauseStep"), deployment)[0] == "waiting"
+    assert verdict(rollout_status("Progressing"), deployment)[0] == "waiting"
+    state, message = verdict(ABORTED, deployment)
+    assert state == "aborted" and '"error-ratio" assessed Failed' in message
+
+
+@pytest.fixture(scope="module")
+def canary_repo(tmp_path_factory) -> Path:
+    """A canary repository without a registry, whose deployment record is a file."""
+    out = tmp_path_factory.mktemp("canary") / "svc"
+    return copy_project(
+        out, service_name="svc", model_registry="none", progressive_delivery="argo-rollouts"
+    )
+
+
+def stand_ins(bin_dir: Path, states: list[dict]) -> None:
+    """No cluster runs here: `helm` records its arguments, and `kubectl get` answers the Rollout's
+    states in turn (the last one again and again) and the Deployment at its new generation."""
+    bin_dir.mkdir()
+    for index, state in enumerate(states):
+        (bin_dir / f"rollout-{index}.json").write_text(json.dumps(state))
+    (bin_dir / "deployment.json").write_text(
+        json.dumps({"metadata": {"generation": WORKLOAD_GENERATION}})
+    )
+    scripts = {
+        "helm": f'echo "$@" >> "{bin_dir}/helm.log"\n',
+        "kubectl": (
+            f'cd "{bin_dir}"\n'
+            'case "$2" in\n'
+            "  rollouts.argoproj.io)\n"
+            "    n=$(cat count 2>/dev/null || echo 0)\n"
+            f"    [ -f rollout-$n.json ] || n={len(states) - 1}\n"
+            "    echo $((n + 1)) > count; cat rollout-$n.json ;;\n"
+            "  deployment) cat deployment.json ;;\n"
+            '  *) echo "unexpected kubectl $*" >&2; exit 1 ;;\n'
+            "esac\n"
+        ),
+    }
+    for name, body in scripts.items():
+        (bin_dir / name).write_text(f"#!/bin/sh\n{body}")
+        (bin_dir / name).chmod(0o755)
+
+
+@pytest.mark.parametrize(
+    ("case", "states", "exit_code", "record"),
+    [
+        (
+            "promoted",
+            [PREVIOUS_HEALTHY, rollout_status("Paused"), rollout_status("Healthy")],
+            0,
+            None,
+        ),
+        ("aborted", [PREVIOUS_HEALTHY, rollout_status("Progressing"), ABORTED], 2, "aborted"),
+        ("paused past the timeout", [rollout_status("Paused")], 2, None),
+    ],
+    ids=lambda v: v if isinstance(v, str) else "",
+)
+def test_make_deploy_waits_for_promotion_and_fails_on_an_abort(
+    canary_repo, tmp_path, case, states, exit_code, record
+) -> None:
+    repo = tmp_path / "svc"
+    shutil.copytree(canary_repo, repo, symlinks=True)
+    stand_ins(tmp_path / "bin", states)
+    env = {**os.environ, "PATH": f"{tmp_path / 'bin'}{os.pathsep}{os.environ['PATH']}"}
+    done = subprocess.run(
+        ["make", "deploy", "ENV=staging", f"DIGEST={DIGEST}", "ROLLOUT_POLL=0.05"]
+        + (["ROLLOUT_TIMEOUT=1s"] if case.startswith("paused") else []),
+        cwd=repo,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    out = done.stdout + done.stderr
+    assert done.returncode == exit_code, out
+    assert f"image.digest={DIGEST}" in (tmp_path / "bin" / "helm.log").read_text()
+    record_file = repo / "build" / "deployment-record.json"
+    if record is None:
+        assert not record_file.exists(), out
+    else:
+        written = json.loads(record_file.read_text())
+        assert (written["kind"], written["environment"]) == (record, "staging"), written
+        assert "was aborted: the stable version still serves" in out
+    if case.startswith("paused"):
+        assert "did not finish within 1 s (Paused)" in out
