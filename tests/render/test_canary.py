@@ -67,12 +67,14 @@ def test_rollout_objects_follow_the_answer_and_match_argo_rollouts_models(render
 
 def test_argo_rollouts_models_refuse_a_broken_rollout_and_template() -> None:
     objects = render(chart_dir(GOLDEN), ON)
-    (rollout,) = copy.deepcopy(by_kind(objects, "Rollout"))
-    (template,) = copy.deepcopy(by_kind(objects, "AnalysisTemplate"))
-    assert node_check("argo-rollouts", [rollout, template]) == [[], []]
-    rollout["spec"]["strategy"]["canary"]["steps"][0] = {"setWeight": "25%"}
-    template["spec"]["metrics"][0]["failureLimit"] = {"limit": 2}
-    rollout_errors, template_errors = node_check("argo-rollouts", [rollout, template])
+    (rollout,) = by_kind(objects, "Rollout")
+    (template,) = by_kind(objects, "AnalysisTemplate")
+    broken_rollout, broken_template = copy.deepcopy(rollout), copy.deepcopy(template)
+    broken_rollout["spec"]["strategy"]["canary"]["steps"][0] = {"setWeight": "25%"}
+    broken_template["spec"]["metrics"][0]["failureLimit"] = {"limit": 2}
+    documents = [rollout, template, broken_rollout, broken_template]
+    valid, valid_too, rollout_errors, template_errors = node_check("argo-rollouts", documents)
+    assert valid == valid_too == []
     assert "Rollout /spec/strategy/canary/steps/0/setWeight: must be integer" in rollout_errors
     assert any("/spec/metrics/0/failureLimit" in e for e in template_errors), template_errors
 
