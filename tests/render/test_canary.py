@@ -12,8 +12,11 @@ import re
 import runpy
 import shutil
 import subprocess
+import threading
 import time
 from collections.abc import Callable, Iterator
+from contextlib import ExitStack, contextmanager
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 
 import httpx
@@ -22,6 +25,7 @@ import yaml
 
 from devkit.chart import by_kind, chart_dir, render, validate, values_files
 from devkit.monitoring import PROMETHEUS, PROMTOOL
+from devkit.operator import scrape_job
 from devkit.project import copy_project
 from devkit.rollouts import (
     ERROR,
@@ -111,6 +115,70 @@ def test_the_rollout_takes_over_the_deployment_and_leaves_its_neighbours_as_they
                 "action": "replace",
             }
         ]
+
+
+class Metrics(BaseHTTPRequestHandler):
+    """A pod's /metrics: one prediction request counted."""
+
+    def do_GET(self) -> None:
+        body = b'bentoml_service_request_total{endpoint="/predict",http_response_code="200"} 3\n'
+        self.send_response(200)
+        self.send_header("Content-Type", "text/plain; version=0.0.4")
+        self.end_headers()
+        self.wfile.write(body)
+
+    def log_message(self, *_: object) -> None:
+        pass
+
+
+def test_the_scrape_keeps_the_pods_hash_where_the_analysis_looks(tmp_path) -> None:
+    """Prometheus scraping a pod of the Rollout as the operator would from the rendered
+    ServiceMonitor (devkit/operator.py): the analysis's canary selector, its argument
+    substituted, finds the pod's series; without the relabelling it finds nothing."""
+    objects = render(chart_dir(GOLDEN), ON)
+    (monitor,) = by_kind(objects, "ServiceMonitor")
+    (service,) = by_kind(objects, "Service")
+    (deployment,) = by_kind(objects, "Deployment")
+    (template,) = by_kind(objects, "AnalysisTemplate")
+    # Argo Rollouts adds its ReplicaSet's hash to the pod template's labels.
+    pod_labels = {**deployment["spec"]["template"]["metadata"]["labels"]}
+    pod_labels["rollouts-pod-template-hash"] = CANARIES["healthy"]
+    server = ThreadingHTTPServer(("127.0.0.1", 0), Metrics)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    address = f"127.0.0.1:{server.server_address[1]}"
+    jobs = []
+    for relabelled in (True, False):
+        endpoint = {**monitor["spec"]["endpoints"][0], "interval": "1s"}
+        if not relabelled:
+            del endpoint["relabelings"]
+        one = {**monitor, "spec": {**monitor["spec"], "endpoints": [endpoint]}}
+        job = scrape_job(one, service, pod_labels, address)
+        job["job_name"] += "" if relabelled else "/control"
+        jobs.append(job)
+    (query,) = [
+        m["provider"]["prometheus"]["query"]
+        for m in template["spec"]["metrics"]
+        if m["name"] == "error-ratio"
+    ]
+    args = {"canary-hash": CANARIES["healthy"], "stable-hash": STABLE}
+    bodies = re.findall(r"bentoml_service_request_total\{([^}]*)\}", resolve_args(query, args))
+    (canary,) = {b for b in bodies if args["canary-hash"] in b and "http_response_code" not in b}
+    try:
+        config = {"global": {"scrape_interval": "1s"}, "scrape_configs": jobs}
+        with real_prometheus(tmp_path, config) as client:
+            deadline = time.monotonic() + 30
+            everything = []  # a series from each scrape job: the relabelled one and the control
+            while len(everything) < 2 and time.monotonic() < deadline:
+                time.sleep(0.2)
+                everything = instant(client, "bentoml_service_request_total")
+            hits = instant(client, f"bentoml_service_request_total{{{canary}}}")
+    finally:
+        server.shutdown()
+    assert len(everything) == 2, everything
+    (hit,) = hits
+    assert hit["metric"][HASH_LABEL] == args["canary-hash"], hit
+    (control,) = [e["metric"] for e in everything if e["metric"] != hit["metric"]]
+    assert HASH_LABEL not in control, control
 
 
 def test_analysis_counts_the_requests_the_slos_count(rendered) -> None:
@@ -229,53 +297,59 @@ def openmetrics(job: str, start: int, scrape: int, analysis: dict) -> str:
     return "\n".join([*lines, "# EOF"]) + "\n"
 
 
-@pytest.fixture
-def prometheus(tmp_path) -> Iterator[Callable[[str], Callable[[str, int], list[float]]]]:
-    """backfill(openmetrics text) -> query(promql, unix time): a real Prometheus serving
-    those series (backfilled with `promtool tsdb create-blocks-from openmetrics`)."""
+@contextmanager
+def real_prometheus(folder: Path, config: dict) -> Iterator[httpx.Client]:
+    """A real Prometheus with this configuration over folder/tsdb, ready, as an HTTP client."""
     assert PROMTOOL and PROMETHEUS, "prometheus is missing: `make test` installs the package"
-    servers = []
-
-    def backfill(text: str) -> Callable[[str, int], list[float]]:
-        (tmp_path / "series.om").write_text(text)
-        subprocess.run(
-            [PROMTOOL, "tsdb", "create-blocks-from", "openmetrics", "series.om", "tsdb"],
-            cwd=tmp_path,
-            check=True,
-            capture_output=True,
-        )
-        (tmp_path / "prometheus.yml").write_text("global: {}\n")
-        context = serving(
+    (folder / "prometheus.yml").write_text(yaml.safe_dump(config))
+    with (
+        serving(
             lambda port: [
                 PROMETHEUS,
-                f"--config.file={tmp_path / 'prometheus.yml'}",
-                f"--storage.tsdb.path={tmp_path / 'tsdb'}",
+                f"--config.file={folder / 'prometheus.yml'}",
+                f"--storage.tsdb.path={folder / 'tsdb'}",
                 f"--web.listen-address=127.0.0.1:{port}",
             ],
-            cwd=tmp_path,
-            log=tmp_path / "prometheus.log",
+            cwd=folder,
+            log=folder / "prometheus.log",
             ready=False,
-        )
-        server = context.__enter__()
-        servers.append(context)
-        client = httpx.Client(base_url=server.url, timeout=10)
+        ) as server,
+        httpx.Client(base_url=server.url, timeout=10) as client,
+    ):
         deadline = time.monotonic() + 60
         while client.get("/-/ready").status_code != 200:
-            assert time.monotonic() < deadline, (tmp_path / "prometheus.log").read_text()
+            assert time.monotonic() < deadline, (folder / "prometheus.log").read_text()
             time.sleep(0.2)
+        yield client
 
-        def query(promql: str, at: int) -> list[float]:
-            answer = client.get("/api/v1/query", params={"query": promql, "time": at})
-            assert answer.status_code == 200, f"{promql}\n{answer.text}"
-            data = answer.json()["data"]
-            assert data["resultType"] == "vector", data
-            return [float(sample["value"][1]) for sample in data["result"]]
 
-        return query
+def instant(client: httpx.Client, promql: str, at: float | None = None) -> list[dict]:
+    params = {"query": promql} if at is None else {"query": promql, "time": at}
+    answer = client.get("/api/v1/query", params=params)
+    assert answer.status_code == 200, f"{promql}\n{answer.text}"
+    data = answer.json()["data"]
+    assert data["resultType"] == "vector", data
+    return data["result"]
 
-    yield backfill
-    for context in servers:
-        context.__exit__(None, None, None)
+
+@pytest.fixture
+def prometheus(tmp_path) -> Iterator[Callable[[str], Callable[[str, int], list[float]]]]:
+    """backfill(openmetrics text) -> query(promql, unix time): a real Prometheus serving those
+    series (backfilled with `promtool tsdb create-blocks-from openmetrics`)."""
+    with ExitStack() as stack:
+
+        def backfill(text: str) -> Callable[[str, int], list[float]]:
+            (tmp_path / "series.om").write_text(text)
+            subprocess.run(
+                [PROMTOOL, "tsdb", "create-blocks-from", "openmetrics", "series.om", "tsdb"],
+                cwd=tmp_path,
+                check=True,
+                capture_output=True,
+            )
+            client = stack.enter_context(real_prometheus(tmp_path, {"global": {}}))
+            return lambda promql, at: [float(s["value"][1]) for s in instant(client, promql, at)]
+
+        yield backfill
 
 
 def test_analysis_promotes_a_healthy_canary_and_aborts_each_bad_one_in_time(
