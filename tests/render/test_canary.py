@@ -97,6 +97,9 @@ def test_the_rollout_takes_over_the_deployment_and_leaves_its_neighbours_as_they
         assert rollout["spec"]["workloadRef"]["name"] == deployment["metadata"]["name"], name
         assert rollout["spec"]["selector"] == deployment["spec"]["selector"], name
         assert "replicas" not in deployment["spec"], f"{name}: the Rollout owns the replica count"
+        # A rollback within the window skips the steps: the revisions must still be kept.
+        window = rollout["spec"]["rollbackWindow"]["revisions"]
+        assert 0 < window <= rollout["spec"]["revisionHistoryLimit"], name
         target = hpa["spec"]["scaleTargetRef"]
         assert (target["kind"], target["name"]) == ("Rollout", rollout["metadata"]["name"]), name
         assert validate(hpa) and validate(deployment), name
