@@ -23,6 +23,8 @@ EXTERNAL_METRICS = {
     "ALERTS": "Prometheus, per alert",
     "container_cpu_cfs_periods_total": "cAdvisor, through the kubelet",
     "container_cpu_cfs_throttled_periods_total": "cAdvisor, through the kubelet",
+    "analysis_run_metric_phase": "the Argo Rollouts controller (progressive_delivery)",
+    "rollout_info": "the Argo Rollouts controller (progressive_delivery)",
 }
 # The batch scoring job pushes these to a Pushgateway (tests/generated/test_score.py checks them).
 BATCH_METRICS = re.compile(r"^batch_score_")

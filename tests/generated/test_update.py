@@ -2,6 +2,7 @@
 migration runs once, and an overlapping edit is reported as a conflict the repo recovers from."""
 
 import json
+import os
 import subprocess
 import sys
 from pathlib import Path
@@ -9,12 +10,15 @@ from pathlib import Path
 import pytest
 import yaml
 
+from devkit.chart import by_kind, chart_dir, render, values_files
 from devkit.project import assert_merged_cleanly, commit_all, git, scaffold_at
 from devkit.releases import NEW, OLD, tagged_template
+from devkit.schemas import node_check
 from devkit.service import make
 from goldenpath.proc import run
 
 MIGRATION = "hooks/migrations/v0_2_0_move_team_rules.py"
+COPIER_UPDATE = (sys.executable, "-m", "copier", "update", "--trust", "--defaults")
 # The release whose migration keeps the v0.2.0 model files in legacy/.
 CONTRACT_RELEASE = "v0.3.0"
 TEAM_ALERT = """\
@@ -219,3 +223,58 @@ def test_overlapping_edit_is_reported_and_recoverable(template, tmp_path) -> Non
     git(repo, "reset", "--hard", "--quiet")
     git(repo, "clean", "-fdq")
     assert git(repo, "status", "--porcelain") == ""
+
+
+def test_a_v0_4_0_repo_updates_with_none_and_switches_to_a_canary_by_re_answering(
+    template, tmp_path
+) -> None:
+    """Issue 28, existing repos: a v0.4.0 repository takes this release conflict-free and keeps
+    its Deployment rollout (progressive_delivery=none); re-answering argo-rollouts renders a
+    Rollout and an AnalysisTemplate that Argo Rollouts' models accept, on every values file, and
+    the canary alert passes its promtool tests. Render-level: no setup or training is needed to
+    see it, and uv is left off PATH so the re-lock migration is skipped (it says so)."""
+    repo = generate(template, tmp_path / "fraud-scorer", "v0.4.0", service_name="fraud-scorer")
+    bin_dir = str(Path(sys.executable).parent)
+    path = os.pathsep.join(p for p in os.environ["PATH"].split(os.pathsep) if p != bin_dir)
+    env = {**os.environ, "PATH": path}
+
+    def update(*extra: str) -> str:  # as copier_update, with the environment above
+        done = subprocess.run(
+            [*COPIER_UPDATE, "--vcs-ref", NEW, *extra],
+            cwd=repo,
+            env=env,
+            capture_output=True,
+            text=True,
+        )
+        assert done.returncode == 0, done.stdout + done.stderr
+        assert_merged_cleanly(repo)
+        return done.stdout + done.stderr
+
+    assert "uv is not installed" in update()
+    answers = yaml.safe_load((repo / ".copier-answers.yml").read_text())
+    assert answers["progressive_delivery"] == "none" and answers["_commit"] == NEW
+    chart = chart_dir(repo)
+    for name, values in values_files(chart).items():
+        kinds = {o["kind"] for o in render(chart, values)}
+        assert "Deployment" in kinds and not kinds & {"Rollout", "AnalysisTemplate"}, name
+    commit_all(repo, f"Update to {NEW}")
+
+    update("-d", "progressive_delivery=argo-rollouts")
+    assert yaml.safe_load((repo / ".copier-answers.yml").read_text())["progressive_delivery"] == (
+        "argo-rollouts"
+    )
+    documents = []
+    for name, values in values_files(chart).items():
+        objects = render(chart, values)
+        (hpa,) = by_kind(objects, "HorizontalPodAutoscaler")
+        assert hpa["spec"]["scaleTargetRef"]["kind"] == "Rollout", name
+        documents += by_kind(objects, "Rollout") + by_kind(objects, "AnalysisTemplate")
+    assert len(documents) == 2 * len(values_files(chart))
+    assert node_check("argo-rollouts", documents) == [[] for _ in documents]
+    assert "deploy/rollout_wait.py" in (repo / "Makefile").read_text()
+    tests = sorted(str(p) for p in (repo / "monitoring/tests").glob("*.yml"))
+    promtool = subprocess.run(
+        ["promtool", "test", "rules", *tests], cwd=repo, capture_output=True, text=True
+    )
+    assert promtool.returncode == 0, promtool.stdout + promtool.stderr
+    assert "CanaryAnalysisFailed" in (repo / "monitoring/rules/service.yml").read_text()

@@ -1,11 +1,12 @@
 // Validate generated artifacts with the validators their own projects publish (docs/decisions/0010).
-// Usage: node validate.mjs prometheus-operator|backstage|grafana < documents.json
+// Usage: node validate.mjs prometheus-operator|argo-rollouts|backstage|grafana < documents.json
 // Reads a JSON array of documents; prints a JSON array with, for each, a list of error strings
 // (empty when the document is valid).
 import path from "node:path";
 import { fileURLToPath } from "node:url";
 import ts from "typescript";
 import * as monitoring from "@kubernetes-models/prometheus-operator/monitoring.coreos.com/v1";
+import * as rollouts from "@kubernetes-models/argo-rollouts/argoproj.io/v1alpha1";
 import {
   apiEntityV1alpha1Validator,
   componentEntityV1alpha1Validator,
@@ -22,21 +23,25 @@ import {
   userEntityV1alpha1Validator,
 } from "@backstage/catalog-model";
 
-async function prometheusOperator(doc) {
-  // The models take apiVersion and kind from their class: refuse any other pair.
-  const Model = monitoring[doc.kind];
-  if (!Model || Model.apiVersion !== doc.apiVersion) {
-    return [`${doc.apiVersion} ${doc.kind} is not a monitoring.coreos.com/v1 kind`];
-  }
-  try {
-    new Model(doc).validate();
-    return [];
-  } catch (error) {
-    return (error.errors ?? [{ instancePath: "", message: error.message }]).map(
-      (e) => `${doc.kind} ${e.instancePath || "/"}: ${e.message}${e.params?.allowedValues ? ` (${e.params.allowedValues.join(", ")})` : ""}`,
-    );
-  }
+// The CRD models take apiVersion and kind from their class: refuse any other pair.
+function crdCheck(models, group) {
+  return async (doc) => {
+    const Model = models[doc.kind];
+    if (!Model || Model.apiVersion !== doc.apiVersion) {
+      return [`${doc.apiVersion} ${doc.kind} is not a ${group} kind`];
+    }
+    try {
+      new Model(doc).validate();
+      return [];
+    } catch (error) {
+      return (error.errors ?? [{ instancePath: "", message: error.message }]).map(
+        (e) => `${doc.kind} ${e.instancePath || "/"}: ${e.message}${e.params?.allowedValues ? ` (${e.params.allowedValues.join(", ")})` : ""}`,
+      );
+    }
+  };
 }
+const prometheusOperator = crdCheck(monitoring, "monitoring.coreos.com/v1");
+const argoRollouts = crdCheck(rollouts, "argoproj.io/v1alpha1");
 
 // What the catalog applies to every entity it reads (the default policies), then the kind's own
 // schema, as Backstage's builtin kinds processor does.
@@ -102,7 +107,7 @@ function grafanaAll(docs) {
   );
 }
 
-const checks = { "prometheus-operator": prometheusOperator, backstage, grafana: null };
+const checks = { "prometheus-operator": prometheusOperator, "argo-rollouts": argoRollouts, backstage, grafana: null };
 const check = checks[process.argv[2]];
 if (!(process.argv[2] in checks)) {
   console.error(`usage: node validate.mjs ${Object.keys(checks).join("|")} < documents.json`);

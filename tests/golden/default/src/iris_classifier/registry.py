@@ -582,7 +582,12 @@ def _selected_version() -> str:
 def rollback_plan() -> int:
     """The production deployment before the current one: VERSION and DIGEST lines for make."""
     with registry() as client:
-        production = [r for r in _records(client) if r["environment"] == PRODUCTION]
+        # An aborted canary never served production: it is no deployment to roll back to.
+        production = [
+            r
+            for r in _records(client)
+            if r["environment"] == PRODUCTION and r.get("kind") != "aborted"
+        ]
         current = _alias_version(client, PRODUCTION)
     if current is None or not production:
         raise RegistryError("nothing to roll back to: no production deployment is recorded")
@@ -653,7 +658,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     recording.add_argument("--environment", required=True)
     recording.add_argument("--digest", required=True)
     recording.add_argument("--version")
-    recording.add_argument("--kind", default="deploy", choices=("deploy", "rollback"))
+    recording.add_argument("--kind", default="deploy", choices=("deploy", "rollback", "aborted"))
     recording.add_argument("--image", default="")
     recording.add_argument("--move-alias", action="append", default=[])
     commands.add_parser("rollback-plan", help="the previous production version and digest")
