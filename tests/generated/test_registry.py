@@ -343,7 +343,7 @@ def test_no_registry_renders_no_trace_of_the_registry(tmp_path: Path) -> None:
 
     assert mentions(none) == set(), mentions(none)
     assert {"pyproject.toml", "uv.lock", "Makefile"} <= mentions(mlflow)
-    assert not list(none.rglob("registry.py")) and list(mlflow.rglob("registry.py"))
+    assert not list(none.rglob("registry/")) and list(mlflow.rglob("registry/__main__.py"))
 
 
 def test_the_image_installs_no_mlflow(repo: Path) -> None:

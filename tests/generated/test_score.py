@@ -347,6 +347,18 @@ def test_spark_engine_gives_the_same_result(trained, scored, tmp_path) -> None:
     )
 
 
+def test_spark_engine_reads_csv_as_the_local_engine_does(trained, tmp_path) -> None:
+    """CSV on Spark (it failed before reading: the key columns' types were read as Parquet)."""
+    generate(trained, tmp_path / "csv", files=1, rows=300, kind="csv")
+    outputs = {}
+    for engine in ("local", "spark"):
+        outputs[engine] = tmp_path / engine
+        args = ["--input", str(tmp_path / "csv"), "--output", str(outputs[engine])]
+        done = score(trained, *args, "--engine", engine)
+        assert done.returncode == 0, done.stderr[-3000:]
+    assert read(trained, outputs["spark"]) == read(trained, outputs["local"])
+
+
 # A package's metadata as installed, in the repo's own environment.
 INSTALLED_METADATA = """
 import json, sys

@@ -135,6 +135,20 @@ def test_task_kinds_named_finds_a_branch() -> None:
     assert task_kinds_named("x = CONTRACT.is_classifier\n") == [1]
 
 
+MODULE_LINES = 400
+
+
+def test_every_generated_module_is_under_400_lines(rendered) -> None:
+    """The package a team reads most: no module holding several jobs (issue 27)."""
+    _, repo = rendered
+    long = {
+        str(path.relative_to(repo)): lines
+        for path in sorted((repo / "src").rglob("*.py"))
+        if (lines := len(path.read_text().splitlines())) >= MODULE_LINES
+    }
+    assert long == {}, f"modules of {MODULE_LINES} lines or more: {long}"
+
+
 CITED_DECISION = re.compile(r"decision (\d{4})|decisions/(\d{4})-")
 
 

@@ -8,7 +8,7 @@ metrics break a threshold in the config's [quality_gate] table (`min_<metric>` o
 model carries in its store metadata: the metrics, a SHA-256 of the training data, where the data
 came from, the git commit, the template version, the parameters, the task and the features, so
 every served version can be traced back to what made it.
-Then the version is registered in the model registry (registry.py) with the same lineage.
+Then the version is registered in the model registry (the registry package) with the same lineage.
 """
 
 from __future__ import annotations
