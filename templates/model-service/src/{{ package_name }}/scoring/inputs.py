@@ -88,7 +88,11 @@ def batches(
         read_options=pacsv.ReadOptions(block_size=max(1 << 16, chunk_rows * 64), use_threads=False),
         parse_options=pacsv.ParseOptions(invalid_row_handler=skip),
         convert_options=pacsv.ConvertOptions(
-            column_types=dict.fromkeys(names, pa.string()), strings_can_be_null=True
+            # Only blank text is null, as Spark's CSV reader has it: "NA" or "nan" is text, which
+            # the rules then refuse (pyarrow would read a dozen spellings as null).
+            column_types=dict.fromkeys(names, pa.string()),
+            strings_can_be_null=True,
+            null_values=[""],
         ),
     )
     yield from reader

@@ -62,3 +62,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     except RegistryError as error:
         print(error, file=sys.stderr)
         return 1
+
+
+if __name__ == "__main__":
+    sys.exit(main())
