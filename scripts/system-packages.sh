@@ -2,8 +2,8 @@
 # Installs the Debian packages that the test tiers need when they are missing: promtool and Prometheus
 # (monitoring), the Pushgateway (batch job metrics), Java (the Spark scoring test), podman, buildah,
 # runc and debootstrap (real image builds and runs), wrk (load), nodejs and npm (the schema
-# validators of tests/schemas/, Renovate in tools/renovate/), chromium (the fleet report page,
-# opened headless).
+# validators of tests/schemas/, Renovate in tools/renovate/, gitlab-ci-local), rsync (gitlab-ci-local
+# copies the repository with it), chromium (the fleet report page, opened headless).
 # Needs root and apt-get; elsewhere it names what is missing and fails, so no test silently skips.
 set -euo pipefail
 
@@ -19,6 +19,7 @@ declare -A command_of=(
   [nodejs]=node
   [npm]=npm
   [chromium]=chromium
+  [rsync]=rsync
 )
 export PATH="$PATH:/usr/sbin:/sbin"
 
