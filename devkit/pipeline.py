@@ -13,10 +13,11 @@ its variables, cache, before_script and script. No container registry can be rea
   gitlab-ci-local runs to prepare the build volume (`sh -c`, `chown`, `chmod`).
 
 The machine's package index settings reach the jobs as instance-level CI/CD variables (the global
-section of gitlab-ci-local's home variables file): the index URL as a variable, the CA bundle as
-File variables, as a GitLab administrator behind a proxy would set them. uv's downloads live in the
-podman volume gitlab-ci-local mounts for the jobs' cache (`--mount-cache`, keyed by uv.lock as the
-job's `cache:` is), kept between runs as a runner keeps its cache; older keys are removed.
+section of gitlab-ci-local's home variables file), as a GitLab administrator behind a proxy would
+set them: the index its uv uses (when not PyPI) as a variable, its CA bundle as File variables.
+uv's downloads live in the podman volume gitlab-ci-local mounts for the jobs' cache
+(`--mount-cache`, keyed by uv.lock as the job's `cache:` is), kept between runs as a runner keeps
+its cache; older keys are removed.
 gitlab-ci-local leaves its job containers and volumes behind: run_jobs removes those of its run.
 """
 
@@ -156,7 +157,7 @@ def ensure_images(image: JobImage) -> None:
 
 
 def _pip_config() -> dict[str, str]:
-    """pip's configuration files' settings (`global.index-url`, `global.cert`, ...)."""
+    """pip's configuration files' settings (`global.cert`, ...)."""
     done = run([sys.executable, "-m", "pip", "config", "list"], echo=False, check=False)
     settings = {}
     for line in done.stdout.splitlines():
@@ -179,26 +180,22 @@ def _uv_index() -> str | None:
 
 
 def index_variables() -> dict[str, str]:
-    """The machine's package index settings as CI/CD variables: UV_INDEX_URL (when the machine sets
-    an index other than PyPI), proxies, and its CA bundle as File variables (a path) for uv
-    (SSL_CERT_FILE) and for the dependency audit's requests (REQUESTS_CA_BUNDLE)."""
-    pip = _pip_config()
+    """The machine's package index settings as CI/CD variables: the index its uv uses when it is not
+    PyPI (UV_DEFAULT_INDEX or UV_INDEX_URL, or uv.toml's), its proxies, and its CA bundle as File
+    variables (a path) for uv (SSL_CERT_FILE) and for the dependency audit's requests
+    (REQUESTS_CA_BUNDLE), which reads no other."""
     variables = {}
-    candidates = (
-        os.environ.get("UV_DEFAULT_INDEX"),
-        os.environ.get("UV_INDEX_URL"),
-        os.environ.get("PIP_INDEX_URL"),
-        _uv_index(),
-        pip.get("global.index-url"),
-    )
+    candidates = (os.environ.get("UV_DEFAULT_INDEX"), os.environ.get("UV_INDEX_URL"), _uv_index())
     index = next((url for url in candidates if url), None)
     if index and index.startswith(("http://", "https://")):  # a file:// index is not in the job
         variables["UV_INDEX_URL"] = index
     for proxy in ("HTTPS_PROXY", "HTTP_PROXY", "NO_PROXY", "https_proxy", "http_proxy", "no_proxy"):
         if os.environ.get(proxy):
             variables[proxy] = os.environ[proxy]
-    bundles = ("SSL_CERT_FILE", "PIP_CERT", "REQUESTS_CA_BUNDLE")
-    ca = next((os.environ[n] for n in bundles if os.environ.get(n)), pip.get("global.cert"))
+    bundles = ("SSL_CERT_FILE", "REQUESTS_CA_BUNDLE", "PIP_CERT")
+    ca = next(
+        (os.environ[n] for n in bundles if os.environ.get(n)), _pip_config().get("global.cert")
+    )
     if ca and Path(ca).is_file():
         variables["SSL_CERT_FILE"] = variables["REQUESTS_CA_BUNDLE"] = str(Path(ca).resolve())
     return variables
