@@ -256,6 +256,7 @@ def _remove_leftovers(before: set[str], jobs: tuple[str, ...]) -> None:
             containers.sh("podman", "rm", "--force", container, check=False)
     if ours:
         containers.sh("podman", "volume", "rm", "--force", *ours, check=False)
+    # Not forced: a cache volume another run's job is using stays.
     stale = [v for v in _volumes() if v.startswith(CACHE_VOLUME_PREFIX) and v not in used_caches]
-    if used_caches and stale:
-        containers.sh("podman", "volume", "rm", "--force", *stale, check=False)
+    for volume in stale if used_caches else []:
+        containers.sh("podman", "volume", "rm", volume, check=False)

@@ -1,5 +1,11 @@
 """The generated GitLab pipeline's `lint` and `test` jobs, run for real: gitlab-ci-local with
-podman, in a local stand-in for the pinned job image (devkit/pipeline.py), on a fresh render."""
+podman, in a local stand-in for the pinned job image (devkit/pipeline.py), on a fresh render.
+
+The `build` job is not run: its image is Fedora's (quay.io/buildah/stable, `dnf install` in its
+before_script), which cannot be stood in for from the Debian base; it pulls the `candidate` model
+from an MLflow registry (MLFLOW_TRACKING_URI), builds with buildah inside the job's container and
+pushes to a registry, none of which exists here.
+"""
 
 import re
 from dataclasses import dataclass
