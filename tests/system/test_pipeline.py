@@ -55,6 +55,10 @@ def test_lint_and_test_jobs_pass(project: Project) -> None:
     assert "promtool not found" not in done.output, "the alert rule tests must run in CI"
     assert re.search(r"Unit Testing:\s+monitoring/tests/", done.output), tail
     assert re.search(r"\d+ policies, 0 failures", done.output), tail
+    # The pipeline's cache holds uv's downloads (its `cache: paths` is UV_CACHE_DIR): the test job,
+    # after lint, downloads nothing.
+    downloads = re.findall(r"^(?:\[[^]]*\] )?test > Downloading .*$", done.output, re.M)
+    assert not downloads, downloads
 
 
 def test_a_broken_make_target_fails_its_job(project: Project, tmp_path: Path) -> None:
