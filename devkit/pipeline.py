@@ -18,18 +18,24 @@ set them: the index its uv uses (when not PyPI) as a variable, its CA bundle as 
 uv's downloads live in the podman volume gitlab-ci-local mounts for the jobs' cache
 (`--mount-cache`, keyed by uv.lock as the job's `cache:` is), kept between runs as a runner keeps
 its cache; older keys are removed.
-gitlab-ci-local leaves its job containers and volumes behind: run_jobs removes those of its run.
+gitlab-ci-local leaves its job containers and volumes behind: run_jobs removes those of its run,
+told by a variable of the run in their environment. Stand-in builds take a machine-wide lock.
 """
 
 from __future__ import annotations
 
+import fcntl
 import hashlib
+import json
 import os
 import re
 import shutil
 import sys
 import tempfile
 import tomllib
+import uuid
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -65,6 +71,15 @@ RUN python3 -m venv /opt/uv \\
     && rm -rf /tmp/uv-wheel
 """
 RECIPE_LABEL = "io.goldenpath.stand-in-recipe"
+
+
+@contextmanager
+def _one_at_a_time() -> Iterator[None]:
+    """This machine's stand-in builds, one at a time (other test workers and other checkouts wait):
+    two builds of one tag must not race."""
+    with open(Path(tempfile.gettempdir()) / "goldenpath-gitlab-ci-local.lock", "w") as guard:
+        fcntl.flock(guard, fcntl.LOCK_EX)
+        yield
 
 
 def missing() -> list[str]:
@@ -130,6 +145,11 @@ def _label(image: str) -> str:
 def ensure_images(image: JobImage) -> None:
     """The stand-ins for the pinned job image and gitlab-ci-local's helper image, built once per
     machine and recipe."""
+    with _one_at_a_time():
+        _ensure_images(image)
+
+
+def _ensure_images(image: JobImage) -> None:
     base = containers.ensure_base_image()
     if not containers.image_exists(UTIL_IMAGE):
         containers.sh("podman", "tag", base, UTIL_IMAGE)
@@ -222,10 +242,12 @@ def _volumes() -> set[str]:
 
 def run_jobs(repo: Path, home: Path, *jobs: str, timeout: float = 900) -> Run:
     """Run jobs of repo's committed pipeline as GitLab would (stage by stage), in podman."""
-    before = _volumes()
+    # A variable of this run only, in every job container's environment: how its leftovers are told
+    # from those of a run beside it.
+    tag = f"GOLDENPATH_TEST_RUN={uuid.uuid4().hex}"
     command = [str(GITLAB_CI_LOCAL), *jobs, "--container-executable", "podman"]
     command += ["--pull-policy", "if-not-present", "--mount-cache", "--home", str(home)]
-    command += ["--no-color", "--timestamps"]
+    command += ["--variable", tag, "--no-color", "--timestamps"]
     env = {
         "CONTAINERS_CONF": str(containers.engine_conf()),
         "PATH": f"{os.environ.get('PATH', '')}:/usr/sbin:/sbin",
@@ -233,30 +255,28 @@ def run_jobs(repo: Path, home: Path, *jobs: str, timeout: float = 900) -> Run:
     try:
         done = run(command, cwd=repo, env=env, echo=False, check=False, timeout=timeout)
     finally:
-        _remove_leftovers(before, jobs)
+        _remove_leftovers(tag)
     return Run(done.returncode, done.stdout + done.stderr)
 
 
-def _remove_leftovers(before: set[str], jobs: tuple[str, ...]) -> None:
-    """The containers and volumes of this run's jobs (gitlab-ci-local exits before it has removed
-    them), and cache volumes of the test project other than the ones this run used."""
-    names = "|".join(re.escape(job) for job in jobs)
-    ours = sorted(
-        v for v in _volumes() - before if re.fullmatch(rf"gcl-({names})-\d+-(build|tmp)", v)
-    )
-    used_caches = set()
-    for volume in ours:
-        found = containers.sh("podman", "ps", "--all", "--quiet", "--filter", f"volume={volume}")
-        for container in found.stdout.split():
-            mounts = containers.sh(
-                "podman", "inspect", "--format", "{{range .Mounts}}{{.Name}} {{end}}", container,
-                check=False,
-            )  # fmt: skip
-            used_caches |= {m for m in mounts.stdout.split() if m.startswith(CACHE_VOLUME_PREFIX)}
-            containers.sh("podman", "rm", "--force", container, check=False)
-    if ours:
-        containers.sh("podman", "volume", "rm", "--force", *ours, check=False)
+def _remove_leftovers(tag: str) -> None:
+    """The job containers of the run whose environment has tag, and their volumes (gitlab-ci-local
+    exits before it has removed them); then cache volumes of the test project other than the ones
+    the run used."""
+    ours = []
+    for container in containers.sh("podman", "ps", "--all", "--quiet").stdout.split():
+        found = containers.sh("podman", "container", "inspect", container, check=False)
+        for details in json.loads(found.stdout) if found.returncode == 0 else []:
+            if tag in (details.get("Config", {}).get("Env") or []):
+                ours.append(details)
+    mounted = {m.get("Name") for c in ours for m in c.get("Mounts") or [] if m.get("Name")}
+    for container in ours:
+        containers.sh("podman", "rm", "--force", container["Id"], check=False)
+    volumes = sorted(v for v in mounted if re.fullmatch(r"gcl-.+-\d+-(build|tmp)", v))
+    if volumes:
+        containers.sh("podman", "volume", "rm", *volumes, check=False)
     # Not forced: a cache volume another run's job is using stays.
-    stale = [v for v in _volumes() if v.startswith(CACHE_VOLUME_PREFIX) and v not in used_caches]
-    for volume in stale if used_caches else []:
+    used = {v for v in mounted if v.startswith(CACHE_VOLUME_PREFIX)}
+    stale = [v for v in _volumes() if v.startswith(CACHE_VOLUME_PREFIX) and v not in used]
+    for volume in stale if used else []:
         containers.sh("podman", "volume", "rm", volume, check=False)
