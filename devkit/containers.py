@@ -43,6 +43,30 @@ def containers_conf() -> Path:
     return conf
 
 
+# For tools that run podman themselves (gitlab-ci-local), whose command lines take no flags of ours:
+# the settings of PODMAN_RUN_FLAGS and host networking become podman's defaults.
+ENGINE_CONF = """[containers]
+default_ulimits = []
+netns = "host"
+
+[engine]
+runtime = "runc"
+cgroup_manager = "cgroupfs"
+"""
+
+
+def engine_conf() -> Path:
+    """A containers.conf that makes runc, cgroupfs, no default ulimits and the host network the
+    defaults of every podman command (for tools that call podman themselves)."""
+    conf = Path(tempfile.gettempdir()) / "goldenpath-containers-engine.conf"
+    if not conf.exists() or conf.read_text() != ENGINE_CONF:
+        # Written whole under another name and renamed: a concurrent reader never sees half a file.
+        partial = conf.with_name(f"{conf.name}.{os.getpid()}")
+        partial.write_text(ENGINE_CONF)
+        partial.replace(conf)
+    return conf
+
+
 def _env() -> dict[str, str]:
     return {
         **os.environ,

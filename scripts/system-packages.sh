@@ -2,8 +2,9 @@
 # Installs the Debian packages that the test tiers need when they are missing: promtool and Prometheus
 # (monitoring), the Pushgateway (batch job metrics), Java (the Spark scoring test), podman, buildah,
 # runc and debootstrap (real image builds and runs), wrk (load), nodejs and npm (the schema
-# validators of tests/schemas/, Renovate in tools/renovate/), chromium (the fleet report page,
-# opened headless).
+# validators of tests/schemas/, Renovate in tools/renovate/, gitlab-ci-local), rsync (gitlab-ci-local
+# copies the repository with it), g++ (`npm ci` compiles gitlab-ci-local's re2 module when no
+# prebuilt one can be downloaded), chromium (the fleet report page, opened headless).
 # Needs root and apt-get; elsewhere it names what is missing and fails, so no test silently skips.
 set -euo pipefail
 
@@ -19,6 +20,8 @@ declare -A command_of=(
   [nodejs]=node
   [npm]=npm
   [chromium]=chromium
+  [rsync]=rsync
+  [g++]=g++
 )
 export PATH="$PATH:/usr/sbin:/sbin"
 

@@ -206,7 +206,11 @@ def test_python_version_and_image_name_agree_everywhere(rendered) -> None:
     repository = chart_values["image"]["repository"]
     if (repo / ".gitlab-ci.yml").exists():
         config = yaml.safe_load((repo / ".gitlab-ci.yml").read_text())
-        assert config["variables"]["PYTHON_IMAGE"].endswith(f":python{python}-bookworm-slim")
+        # The job image is pinned to the uv the Dockerfile builds with, and the project's Python.
+        uv = re.search(r"^ARG UV_VERSION=(\S+)$", (repo / "Dockerfile").read_text(), re.MULTILINE)
+        assert uv, "the Dockerfile pins uv (ARG UV_VERSION)"
+        python_image = f"ghcr.io/astral-sh/uv:{uv[1]}-python{python}-bookworm-slim"
+        assert config["variables"]["PYTHON_IMAGE"] == python_image
         assert config["variables"]["IMAGE"].split(":")[0] == repository
     else:
         action = yaml.safe_load((repo / SETUP_FILE).read_text())
