@@ -44,16 +44,7 @@ def repository_policies() -> list[dict]:
     module = sys.modules[spec.name] = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(module)
     answers = yaml.safe_load(ANSWERS.read_text()) if ANSWERS.is_file() else {}
-    results = []
-    for policy in module.POLICIES:
-        problems = policy.check(ROOT, answers or {})
-        base = {"id": policy.id, "rule": policy.rule, "doc": policy.doc}
-        results += [
-            {**base, "file": file, "what": what, "passed": False} for file, what in problems
-        ]
-        if not problems:
-            results.append({**base, "passed": True})
-    return results
+    return module.results(ROOT, answers or {})
 
 
 def kubernetes_policies(chart: Path, rendered: Path) -> list[dict]:

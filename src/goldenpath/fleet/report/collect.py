@@ -187,14 +187,14 @@ POLICY_INPUTS = ("CODEOWNERS", "catalog-info.yaml")
 
 
 @cache
-def _policies(source: str) -> tuple:
-    """The POLICIES of one release's REPOSITORY_POLICIES source (the rendered release's own
-    file, never the repository's copy), loaded once per run."""
+def _policies(source: str) -> types.ModuleType:
+    """One release's REPOSITORY_POLICIES source (the rendered release's own file, never the
+    repository's copy), loaded once per run; its results(root, answers) runs every policy."""
     name = f"goldenpath_release_policies_{hashlib.sha256(source.encode()).hexdigest()[:12]}"
     module = types.ModuleType(name)
     sys.modules[name] = module  # dataclasses look their module up while the class is made
     exec(compile(source, REPOSITORY_POLICIES, "exec"), module.__dict__)
-    return tuple(module.POLICIES)
+    return module
 
 
 def add_policy_results(row: dict, state: RepoState) -> None:
@@ -210,25 +210,23 @@ def add_policy_results(row: dict, state: RepoState) -> None:
         row["error"] = row["error"] or f"cannot load {REPOSITORY_POLICIES}: {error}"[:500]
         return
     tree = row.get("_tree", set())
-    passed, failed = [], []
     with tempfile.TemporaryDirectory(prefix="goldenpath-policy-") as scratch:
         root = Path(scratch)
         for name in POLICY_INPUTS:
             if name in tree:
                 (root / name).write_text(git(state.path, "show", f"{state.branch}:{name}"))
-        for policy in policies:
-            try:
-                problems = policy.check(root, dict(state.answers))
-            except Exception as error:  # a file the policy cannot read: the row says so
-                reason = " ".join(f"policy {policy.id} could not run: {error}".split())
-                row["error"] = row["error"] or reason[:500]
-                return
-            failed += [
-                {"id": policy.id, "file": file, "rule": policy.rule, "problem": problem}
-                for file, problem in problems
-            ]
-            if not problems:
-                passed.append(policy.id)
+        try:
+            # The same function `make policy` runs in the repository (policies/repository.py).
+            outcomes = policies.results(root, dict(state.answers))
+        except Exception as error:  # a file a policy cannot read: the row says which policy
+            row["error"] = row["error"] or " ".join(str(error).split())[:500]
+            return
+    failed = [
+        {"id": o["id"], "file": o["file"], "rule": o["rule"], "problem": o["what"]}
+        for o in outcomes
+        if not o["passed"]
+    ]
+    passed = [o["id"] for o in outcomes if o["passed"]]
     row["policies"] = {"passed": passed, "failed": failed}
 
 

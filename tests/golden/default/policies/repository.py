@@ -100,3 +100,22 @@ POLICIES = (
         slo_bounds,
     ),
 )
+
+
+def results(root: Path, answers: dict[str, Any]) -> list[dict[str, Any]]:
+    """Every policy's outcome, as `make policy` and the platform's fleet report both read it: one
+    entry per problem (passed false), or one passed entry. A policy that cannot run (a file it
+    cannot read) raises an error naming it."""
+    outcomes: list[dict[str, Any]] = []
+    for policy in POLICIES:
+        try:
+            problems = policy.check(root, answers)
+        except Exception as error:
+            raise RuntimeError(f"policy {policy.id} could not run: {error}") from error
+        base = {"id": policy.id, "rule": policy.rule, "doc": policy.doc}
+        outcomes += [
+            {**base, "file": file, "what": what, "passed": False} for file, what in problems
+        ]
+        if not problems:
+            outcomes.append({**base, "passed": True})
+    return outcomes
