@@ -5,7 +5,7 @@ import math
 
 import pytest
 
-from iris_classifier import score
+from iris_classifier import score, settings
 from iris_classifier.model import CONTRACT
 from iris_classifier.spec import Categorical, Classification
 
@@ -132,3 +132,29 @@ def test_metrics_show_predictions_inputs_and_rejections(client) -> None:
     if not isinstance(CONTRACT.task, Classification):
         assert "model_prediction_value_bucket{" in metrics
     assert "model_ready 1.0" in metrics
+
+
+def test_the_team_alert_thresholds_are_exported_for_the_rules(client) -> None:
+    """config/alerts.toml's values (the team's), as the alert rules read them from /metrics."""
+    metrics = client.get("/metrics").text
+    thresholds = settings.alert_thresholds(settings.ALERTS_CONFIG)
+    assert set(thresholds) == set(settings.DEFAULT_ALERT_THRESHOLDS)
+    for alert, value in thresholds.items():
+        assert 'model_alert_threshold{alert="' + alert + '"} ' + str(value) in metrics, alert
+
+
+@pytest.mark.parametrize(
+    ("line", "says"),
+    [
+        ("NoSuchAlert = 0.1", "no such alert"),
+        ("InputRejectionRateHigh = 5", "must be from 0 to 1"),
+        ("InputDriftDetected = 0", "must be above 0"),
+        ('InputOutOfRangeOrNaN = "1%"', "must be a number"),
+    ],
+)
+def test_a_bad_alert_threshold_is_refused_naming_it(tmp_path, line, says) -> None:
+    path = tmp_path / "alerts.toml"
+    path.write_text(f"[thresholds]\n{line}\n")
+    with pytest.raises(SystemExit, match=says) as refused:
+        settings.alert_thresholds(path)
+    assert line.split(" = ")[0] in str(refused.value)

@@ -74,6 +74,13 @@ PREDICTION_DRIFT = Gauge(
     multiprocess_mode="livemax",
 )
 
+ALERT_THRESHOLD = Gauge(
+    "model_alert_threshold",
+    "Threshold of each data alert, from config/alerts.toml: the alert rules compare with it.",
+    ["alert"],
+    multiprocess_mode="livemax",
+)
+
 MODEL_READY = Gauge(
     "model_ready",
     "1 when every live worker has loaded its model and passed the warm-up prediction.",

@@ -17,12 +17,19 @@ from bentoml.exceptions import ServiceUnavailable
 
 from . import model as model_store
 from .drift import DriftMonitor
-from .metrics import MODEL_INFO, MODEL_READY, InputObserver, PredictionRecorder
+from .metrics import (
+    ALERT_THRESHOLD,
+    MODEL_INFO,
+    MODEL_READY,
+    InputObserver,
+    PredictionRecorder,
+)
 from .model import CONTRACT
 from .observability import STATE, RequestContextMiddleware, configure_logging, logger
 from .payloads import Batch, Features, Prediction, rows_of
 from .settings import (
     ACCESS_LOG,
+    ALERTS_CONFIG,
     BATCH_MAX_LATENCY_MS,
     FAULT_ERROR_RATE,
     MAX_BATCH_SIZE,
@@ -35,6 +42,7 @@ from .settings import (
     SLO_LATENCY_SECONDS,
     TRACING,
     WORKERS,
+    alert_thresholds,
 )
 from .spec import encode
 
@@ -97,6 +105,9 @@ class ModelService:
     def __init__(self) -> None:
         configure_logging()
         MODEL_READY.set(0)
+        # The team's alert thresholds (config/alerts.toml), whatever becomes of the model.
+        for alert, threshold in alert_thresholds(ALERTS_CONFIG).items():
+            ALERT_THRESHOLD.labels(alert=alert).set(threshold)
         self.model: model_store.LoadedModel | None = None
         try:
             loaded = model_store.load(MODEL_TAG)
