@@ -135,6 +135,25 @@ def test_task_kinds_named_finds_a_branch() -> None:
     assert task_kinds_named("x = CONTRACT.is_classifier\n") == [1]
 
 
+def test_every_file_the_dockerfile_copies_passes_the_dockerignore(rendered) -> None:
+    """.dockerignore lets through only what it names (`*`, then `!path`): a COPY of anything else
+    fails the image build."""
+    _, repo = rendered
+    allowed = [
+        line[1:].rstrip("/")
+        for line in (repo / ".dockerignore").read_text().splitlines()
+        if line.startswith("!")
+    ]
+    sources = []
+    for line in (repo / "Dockerfile").read_text().splitlines():
+        words = line.split()
+        if words[:1] == ["COPY"] and not any(w.startswith("--from") for w in words):
+            sources += [w for w in words[1:-1] if not w.startswith("--")]
+    assert sources, "no COPY found"
+    blocked = [s for s in sources if not any(s == a or s.startswith(a + "/") for a in allowed)]
+    assert blocked == [], f"COPY sources .dockerignore keeps out: {blocked}"
+
+
 MODULE_LINES = 400
 
 
