@@ -15,6 +15,7 @@ from typing import Any
 import bentoml
 from bentoml.exceptions import ServiceUnavailable
 
+from . import credentials
 from . import model as model_store
 from .drift import DriftMonitor
 from .metrics import (
@@ -147,6 +148,8 @@ class ModelService:
         ).set(1)
         MODEL_READY.set(1)
         logger.info("model %s loaded and warmed up", loaded.tag)
+        self.missing_credentials: list[str] = []
+        self._check_credentials()
         # Everything loaded so far (BentoML, the model) lives as long as the process. Freezing it
         # keeps the garbage collector from walking it again: a full collection over it took 100 to
         # 200 ms and was the p99 of the service. HEAP freezes what the first requests
@@ -156,7 +159,29 @@ class ModelService:
         gc.set_threshold(*GC_THRESHOLDS)
 
     def __is_ready__(self) -> bool:
-        return self.model is not None
+        if self.model is None:
+            return False
+        if self.missing_credentials:
+            self._check_credentials()
+        return not self.missing_credentials
+
+    def _check_credentials(self) -> None:
+        """Not ready while a credential the contract declares is missing (a mounted Secret may
+        arrive after the pod starts); the log and the 503 name it, never a value."""
+        missing = credentials.missing(CONTRACT.credentials)
+        if missing == self.missing_credentials:
+            return
+        self.missing_credentials = missing
+        if missing:
+            STATE.unavailable = credentials.describe_missing(missing)
+            logger.error(
+                "%s; not ready",
+                STATE.unavailable,
+                extra={"fields": {"event": "credentials_missing", "missing": missing}},
+            )
+        else:
+            STATE.unavailable = ""
+            logger.info("the declared credentials are present; ready")
 
     def _ready_model(self) -> model_store.LoadedModel:
         if self.model is None:
