@@ -110,6 +110,14 @@ class ModelService:
         for alert, threshold in alert_thresholds(ALERTS_CONFIG).items():
             ALERT_THRESHOLD.labels(alert=alert).set(threshold)
         self.model: model_store.LoadedModel | None = None
+        # The contract's code may need its credentials to load or predict: the model is loaded
+        # and warmed up once they are all present (now, or at a later readiness probe).
+        self.missing_credentials: list[str] = []
+        self._check_credentials()
+        if not self.missing_credentials:
+            self._load()
+
+    def _load(self) -> None:
         try:
             loaded = model_store.load(MODEL_TAG)
             # Warm-up: ready only once the contract's examples predict with the right shape.
@@ -148,8 +156,6 @@ class ModelService:
         ).set(1)
         MODEL_READY.set(1)
         logger.info("model %s loaded and warmed up", loaded.tag)
-        self.missing_credentials: list[str] = []
-        self._check_credentials()
         # Everything loaded so far (BentoML, the model) lives as long as the process. Freezing it
         # keeps the garbage collector from walking it again: a full collection over it took 100 to
         # 200 ms and was the p99 of the service. HEAP freezes what the first requests
@@ -159,15 +165,16 @@ class ModelService:
         gc.set_threshold(*GC_THRESHOLDS)
 
     def __is_ready__(self) -> bool:
-        if self.model is None:
-            return False
         if self.missing_credentials:
             self._check_credentials()
-        return not self.missing_credentials
+            if self.missing_credentials:
+                return False
+            self._load()
+        return self.model is not None
 
     def _check_credentials(self) -> None:
         """Not ready while a credential the contract declares is missing (a mounted Secret may
-        arrive after the pod starts); the log and the 503 name it, never a value."""
+        arrive after the pod starts); the log and the 503 name it, never its value."""
         missing = credentials.missing(CONTRACT.credentials)
         if missing == self.missing_credentials:
             return
@@ -181,7 +188,7 @@ class ModelService:
             )
         else:
             STATE.unavailable = ""
-            logger.info("the declared credentials are present; ready")
+            logger.info("the declared credentials are present; loading the model")
 
     def _ready_model(self) -> model_store.LoadedModel:
         if self.model is None:
