@@ -12,8 +12,9 @@ import pytest
 import yaml
 
 from iris_classifier.model import CONTRACT
+from iris_classifier.settings import SERVICE_NAME
 
-CHART = Path(__file__).resolve().parents[1] / "deploy" / "helm" / "iris-classifier"
+CHART = Path(__file__).resolve().parents[1] / "deploy" / "helm" / SERVICE_NAME
 ENVIRONMENTS = [None, *sorted(CHART.glob("values-*.yaml"))]
 
 
