@@ -16,11 +16,20 @@ import helm_python
 import pytest
 import yaml
 
-from devkit.chart import by_kind, chart_dir, lint_errors, render, validate, values_files
+from devkit.chart import (
+    DIGEST,
+    by_kind,
+    chart_dir,
+    lint_errors,
+    render,
+    strict_spark_application,
+    validate,
+    values_files,
+    with_batch,
+)
+from devkit.policies import policy
 from devkit.schemas import node_check
 from goldenpath.proc import run
-from tests.render.test_chart_batch import DIGEST, strict_spark_application, with_batch
-from tests.render.test_policies import policy
 
 NAMES = ["SERVICE_TOKEN", "STORE_PASSWORD"]
 # What a leak would look like: the test plants it where a careless chart could pick it up.
