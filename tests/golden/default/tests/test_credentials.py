@@ -11,6 +11,7 @@ from typing import Any
 import pytest
 import yaml
 
+from iris_classifier import credentials
 from iris_classifier.model import CONTRACT
 from iris_classifier.settings import SERVICE_NAME
 
@@ -60,3 +61,17 @@ def test_the_values_give_each_declared_credential_a_source(values_file: Path | N
             f"{label}: the contract declares {', '.join(declared)} but the values give no source:"
             " set secrets.existingSecret or secrets.externalSecret.enabled: true"
         )
+
+
+def test_a_credential_is_a_variable_or_a_file_and_a_missing_one_is_named(tmp_path: Path) -> None:
+    folder = {"CREDENTIALS_DIR": str(tmp_path)}
+    assert credentials.missing(["SERVICE_TOKEN"], folder) == ["SERVICE_TOKEN"]
+    (tmp_path / "SERVICE_TOKEN").write_text("from-a-file\n")
+    assert credentials.missing(["SERVICE_TOKEN"], folder) == []
+    assert credentials.read("SERVICE_TOKEN", folder) == "from-a-file"
+    assert credentials.read("SERVICE_TOKEN", {"SERVICE_TOKEN": "from-a-variable"}) == (
+        "from-a-variable"
+    )
+    with pytest.raises(KeyError, match="credential SERVICE_TOKEN missing") as missing:
+        credentials.read("SERVICE_TOKEN", {"SERVICE_TOKEN": ""})
+    assert "from-a" not in str(missing.value)
