@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+import copy
 from pathlib import Path
 from typing import Any
 
 import helm_python
 import kubernetes_validate
 import yaml
+from kubeflow_spark_api.models import SparkV1beta2SparkApplication
 
 KUBERNETES_VERSION = "1.33.0"
 ERROR = 3
@@ -55,3 +57,36 @@ def validate(obj: dict[str, Any]) -> bool:
 
 def by_kind(objects: list[dict[str, Any]], kind: str) -> list[dict[str, Any]]:
     return [obj for obj in objects if obj["kind"] == kind]
+
+
+# Batch scoring values that turn both jobs on, with the volumes they read and write.
+DIGEST = "sha256:" + "a" * 64
+BATCH = {
+    "input": "/data/in",
+    "output": "/data/out",
+    "pushgatewayUrl": "http://pushgateway.monitoring.svc:9091",
+    "volumes": [{"name": "data", "persistentVolumeClaim": {"claimName": "scoring"}}],
+    "volumeMounts": [{"name": "data", "mountPath": "/data"}],
+    "cronJob": {"enabled": True},
+    "sparkApplication": {"enabled": True, "image": "registry.example.com/spark-scorer:1"},
+}
+
+
+def with_batch(values: dict[str, Any], **changes: Any) -> dict[str, Any]:
+    values = copy.deepcopy(values)
+    batch = values.setdefault("batch", {})
+    for key, value in {**BATCH, **changes}.items():
+        if isinstance(value, dict):
+            batch[key] = {**batch.get(key, {}), **value}
+        else:
+            batch[key] = value
+    values.setdefault("image", {})["digest"] = DIGEST
+    return values
+
+
+def strict_spark_application(obj: dict[str, Any]) -> SparkV1beta2SparkApplication:
+    """The operator's model of the object; a field the model does not know is an error (the
+    generated models drop unknown fields silently, so the round trip must give the input back)."""
+    model = SparkV1beta2SparkApplication.from_dict(obj)
+    assert model.to_dict() == obj, "SparkApplication has fields the operator's API does not know"
+    return model

@@ -255,8 +255,23 @@ def test_a_v0_4_0_repo_updates_with_none_and_switches_to_a_canary_by_re_answerin
     assert answers["progressive_delivery"] == "none" and answers["_commit"] == NEW
     chart = chart_dir(repo)
     for name, values in values_files(chart).items():
-        kinds = {o["kind"] for o in render(chart, values)}
+        objects = render(chart, values)
+        kinds = {o["kind"] for o in objects}
         assert "Deployment" in kinds and not kinds & {"Rollout", "AnalysisTemplate"}, name
+        # Issue 30: no credential declared, none rendered (the values default to none).
+        assert "ExternalSecret" not in kinds and "secretKeyRef" not in json.dumps(objects), name
+    # Adding one (docs/how-to/add-a-credential.md) is an edit of the contract and the values.
+    contract = next((repo / "src").iterdir()) / "contract.py"
+    assert "CREDENTIALS" not in contract.read_text()
+    values = yaml.safe_load((chart / "values.yaml").read_text())
+    values["secrets"] |= {"credentials": [{"name": "STORE_TOKEN"}], "existingSecret": "creds"}
+    (deployment,) = by_kind(render(chart, values), "Deployment")
+    (container,) = deployment["spec"]["template"]["spec"]["containers"]
+    ref = {
+        "name": "STORE_TOKEN",
+        "valueFrom": {"secretKeyRef": {"name": "creds", "key": "STORE_TOKEN"}},
+    }
+    assert ref in container["env"]
     commit_all(repo, f"Update to {NEW}")
 
     update("-d", "progressive_delivery=argo-rollouts")

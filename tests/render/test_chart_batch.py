@@ -5,45 +5,21 @@ values.schema.json and the chart's `required` checks refuse bad batch values by 
 
 from __future__ import annotations
 
-import copy
-from typing import Any
-
 import helm_python
 import pytest
-from kubeflow_spark_api.models import SparkV1beta2SparkApplication
 
-from devkit.chart import by_kind, chart_dir, lint_errors, render, validate, values_files
-
-DIGEST = "sha256:" + "a" * 64
-BATCH = {
-    "input": "/data/in",
-    "output": "/data/out",
-    "pushgatewayUrl": "http://pushgateway.monitoring.svc:9091",
-    "volumes": [{"name": "data", "persistentVolumeClaim": {"claimName": "scoring"}}],
-    "volumeMounts": [{"name": "data", "mountPath": "/data"}],
-    "cronJob": {"enabled": True},
-    "sparkApplication": {"enabled": True, "image": "registry.example.com/spark-scorer:1"},
-}
-
-
-def with_batch(values: dict[str, Any], **changes: Any) -> dict[str, Any]:
-    values = copy.deepcopy(values)
-    batch = values.setdefault("batch", {})
-    for key, value in {**BATCH, **changes}.items():
-        if isinstance(value, dict):
-            batch[key] = {**batch.get(key, {}), **value}
-        else:
-            batch[key] = value
-    values.setdefault("image", {})["digest"] = DIGEST
-    return values
-
-
-def strict_spark_application(obj: dict[str, Any]) -> SparkV1beta2SparkApplication:
-    """The operator's model of the object; a field the model does not know is an error (the
-    generated models drop unknown fields silently, so the round trip must give the input back)."""
-    model = SparkV1beta2SparkApplication.from_dict(obj)
-    assert model.to_dict() == obj, "SparkApplication has fields the operator's API does not know"
-    return model
+from devkit.chart import (
+    BATCH,
+    DIGEST,
+    by_kind,
+    chart_dir,
+    lint_errors,
+    render,
+    strict_spark_application,
+    validate,
+    values_files,
+    with_batch,
+)
 
 
 def test_cronjob_and_spark_application_render_and_validate(rendered) -> None:

@@ -11,8 +11,6 @@ from __future__ import annotations
 
 import copy
 import importlib.util
-import json
-import os
 import shutil
 import sys
 from collections.abc import Callable
@@ -23,32 +21,12 @@ import pytest
 import yaml
 
 from devkit import ROOT, chart
+from devkit.policies import policy
 from goldenpath.proc import run
 
 KUBERNETES = [f"GP_K8S_{n}" for n in range(1, 7)]
 REPOSITORY = ["GP_REPO_1", "GP_REPO_2", "GP_REPO_3"]
 DIGEST = "sha256:" + "0" * 64
-
-
-def policy(repo: Path, rendered: Path) -> tuple[int, str, list[dict[str, Any]]]:
-    """scripts/policy.py of repo on the renders in rendered (given relative to repo, as `make
-    policy` gives build/policy/chart): exit status, stderr, results."""
-    results = rendered.parent / "results.json"
-    rendered = Path(os.path.relpath(rendered, repo))
-    done = run(
-        [
-            sys.executable,
-            "scripts/policy.py",
-            *("--chart", str(chart.chart_dir(repo).relative_to(repo))),
-            *("--rendered", str(rendered), "--json", str(results)),
-        ],
-        cwd=repo,
-        env={"UV": str(Path(sys.executable).parent / "uv")},
-        check=False,
-        timeout=600,
-    )
-    assert done.returncode in (0, 1), done.stdout + done.stderr
-    return done.returncode, done.stderr, json.loads(results.read_text())
 
 
 def test_every_answer_set_passes_its_own_policies(rendered, tmp_path) -> None:

@@ -1,5 +1,5 @@
 // Validate generated artifacts with the validators their own projects publish (docs/decisions/0010).
-// Usage: node validate.mjs prometheus-operator|argo-rollouts|backstage|grafana < documents.json
+// Usage: node validate.mjs prometheus-operator|argo-rollouts|external-secrets|backstage|grafana < documents.json
 // Reads a JSON array of documents; prints a JSON array with, for each, a list of error strings
 // (empty when the document is valid).
 import path from "node:path";
@@ -7,6 +7,7 @@ import { fileURLToPath } from "node:url";
 import ts from "typescript";
 import * as monitoring from "@kubernetes-models/prometheus-operator/monitoring.coreos.com/v1";
 import * as rollouts from "@kubernetes-models/argo-rollouts/argoproj.io/v1alpha1";
+import * as externalSecrets from "@kubernetes-models/external-secrets/external-secrets.io/v1";
 import {
   apiEntityV1alpha1Validator,
   componentEntityV1alpha1Validator,
@@ -42,6 +43,7 @@ function crdCheck(models, group) {
 }
 const prometheusOperator = crdCheck(monitoring, "monitoring.coreos.com/v1");
 const argoRollouts = crdCheck(rollouts, "argoproj.io/v1alpha1");
+const externalSecretsCheck = crdCheck(externalSecrets, "external-secrets.io/v1");
 
 // What the catalog applies to every entity it reads (the default policies), then the kind's own
 // schema, as Backstage's builtin kinds processor does.
@@ -107,7 +109,7 @@ function grafanaAll(docs) {
   );
 }
 
-const checks = { "prometheus-operator": prometheusOperator, "argo-rollouts": argoRollouts, backstage, grafana: null };
+const checks = { "prometheus-operator": prometheusOperator, "argo-rollouts": argoRollouts, "external-secrets": externalSecretsCheck, backstage, grafana: null };
 const check = checks[process.argv[2]];
 if (!(process.argv[2] in checks)) {
   console.error(`usage: node validate.mjs ${Object.keys(checks).join("|")} < documents.json`);

@@ -3,6 +3,7 @@ using the UID, read-only root filesystem and port the rendered chart gives the D
 
 import json
 import subprocess
+import tarfile
 import uuid
 from pathlib import Path
 
@@ -14,6 +15,10 @@ from devkit.chart import by_kind, chart_dir, render
 from devkit.load import ROW
 from devkit.service import free_port, make
 
+# A credential where a build could pick it up: the build's environment (a CI job's variables) and
+# a developer's .env file in the build context (git ignores it). The layer test looks for it.
+PLANTED = "planted-Vw7p-credential-value-4410"
+
 
 @pytest.fixture(scope="module")
 def built(environments, tmp_path_factory):
@@ -24,8 +29,14 @@ def built(environments, tmp_path_factory):
     repo, env = trained.repo, trained.env
     base = containers.ensure_base_image()
     image = f"localhost/goldenpath-test-{uuid.uuid4().hex[:10]}:test"
+    dotenv = repo / ".env"
     try:
-        make(repo, "image", f"BASE_IMAGE={base}", f"IMAGE={image}", env=env)
+        dotenv.write_text(f"SERVICE_TOKEN={PLANTED}\n")
+        build_env = {**env, "SERVICE_TOKEN": PLANTED}
+        try:
+            make(repo, "image", f"BASE_IMAGE={base}", f"IMAGE={image}", env=build_env)
+        finally:
+            dotenv.unlink()
         tag = (repo / "build" / "model-tag").read_text().strip()
         yield repo, image, tag
     finally:
@@ -158,3 +169,35 @@ def test_image_scores_as_the_chart_cronjob_runs_it(built, tmp_path) -> None:
     assert record["status"] == "succeeded" and record["model_tag"] == tag
     assert record["rows"]["rejected"] == 0 and record["rows"]["scored"] >= 1
     assert record["git_commit"] not in ("", "unknown") and record["template_version"]
+
+
+def test_image_layers_hold_no_credential(built, tmp_path) -> None:
+    """Every layer and the image's configuration, read byte for byte from `podman save`: the
+    credential in the build's environment and in the context's .env is in none of them. The
+    search finds a file the image does carry (config/scoring.toml), so it does read the layers."""
+    repo, image, _ = built
+    archive = tmp_path / "image.tar"
+    containers.sh("podman", "save", "--format", "docker-archive", "-o", str(archive), image)
+    carried = (repo / "config" / "scoring.toml").read_bytes()
+    found = {"planted": [], "carried": []}
+    with tarfile.open(archive) as outer:
+        for member in outer.getmembers():
+            blob = outer.extractfile(member)
+            if blob is None:
+                continue
+            head = blob.read(512)
+            blob.seek(0)
+            if head[257:262] == b"ustar":
+                with tarfile.open(fileobj=blob) as layer:
+                    for entry in layer.getmembers():
+                        # Regular files only: a link's bytes are its target's, read as that file.
+                        inner = layer.extractfile(entry) if entry.isfile() else None
+                        content = inner.read() if inner is not None else b""
+                        for key, needle in (("planted", PLANTED.encode()), ("carried", carried)):
+                            if needle in content or needle in entry.name.encode():
+                                found[key].append(f"{member.name}:{entry.name}")
+            elif PLANTED.encode() in blob.read():
+                found["planted"].append(member.name)
+    archive.unlink()
+    assert found["planted"] == [], found["planted"]
+    assert found["carried"], "the search read no layer: config/scoring.toml was not found"

@@ -8,6 +8,9 @@ declares, with the types below:
               Categorical (allowed values)
     EXAMPLES  valid requests: the service predicts them at start before it reports ready, the
               OpenAPI document shows them, and the generic tests send them
+    CREDENTIALS  (optional) the names of the credentials the model needs at run time, such as
+              ("FEATURE_STORE_TOKEN",): the service is not ready and a batch run fails until
+              each is set (credentials.py: read one with `credentials.read(name)`)
     train(config) -> TrainingResult       load data, fit, evaluate on held-out data
     save(model, directory) / load(directory) -> model      the artifact on disk
     predict(model, X) -> array            a batch: class probabilities (rows x classes) for a
@@ -32,6 +35,7 @@ from typing import Any
 import numpy as np
 
 # The task kinds are spelled here too: a contract imports them from spec (`from .spec import ...`).
+from . import credentials as credential_rules
 from . import tasks
 from .tasks import Classification as Classification
 from .tasks import ContractError as ContractError
@@ -109,6 +113,8 @@ class Contract:
     save: Callable[[Any, Any], None]
     load: Callable[[Any], Any]
     predict: Callable[[Any, np.ndarray], np.ndarray]
+    # Declared by name; a contract without CREDENTIALS needs none.
+    credentials: tuple[str, ...] = ()
 
     @property
     def feature_names(self) -> tuple[str, ...]:
@@ -222,6 +228,8 @@ def check(module: ModuleType) -> Contract:
     for name in ("train", "save", "load", "predict"):
         if not callable(getattr(module, name)):
             problems.append(f"{name} must be a function")
+    declared = getattr(module, "CREDENTIALS", ())
+    problems.extend(credential_rules.problems(declared))
     if problems:
         raise ContractError(f"{where} breaks the model contract:\n  " + "\n  ".join(problems))
     return Contract(
@@ -232,6 +240,7 @@ def check(module: ModuleType) -> Contract:
         save=module.save,
         load=module.load,
         predict=module.predict,
+        credentials=tuple(declared) if isinstance(declared, tuple | list) else (),
     )
 
 

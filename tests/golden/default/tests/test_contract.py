@@ -81,3 +81,16 @@ def test_encoding_is_by_position_with_nan_for_missing() -> None:
     matrix = spec.encode(features, [{"a": 2.5, "b": "y"}, {"a": None, "b": "x"}])
     assert matrix[0].tolist() == [2.5, 1.0]
     assert np.isnan(matrix[1, 0]) and matrix[1, 1] == 0.0
+
+
+def test_credentials_are_optional_and_a_bad_name_is_refused_by_its_rule() -> None:
+    assert spec.check(copy_of_contract()).credentials == ()
+    declared = spec.check(copy_of_contract(CREDENTIALS=("SERVICE_TOKEN",)))
+    assert declared.credentials == ("SERVICE_TOKEN",)
+    with pytest.raises(spec.ContractError) as refused:
+        spec.check(copy_of_contract(CREDENTIALS=("service-token", "LOG_LEVEL", "KEY", "KEY")))
+    assert "'service-token' is not an environment variable name" in str(refused.value)
+    assert "'LOG_LEVEL' is one the platform sets itself" in str(refused.value)
+    assert "'KEY' is declared twice" in str(refused.value)
+    with pytest.raises(spec.ContractError, match="must be a tuple of names"):
+        spec.check(copy_of_contract(CREDENTIALS="SERVICE_TOKEN"))

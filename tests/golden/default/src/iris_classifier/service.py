@@ -15,6 +15,7 @@ from typing import Any
 import bentoml
 from bentoml.exceptions import ServiceUnavailable
 
+from . import credentials
 from . import model as model_store
 from .drift import DriftMonitor
 from .metrics import (
@@ -109,6 +110,14 @@ class ModelService:
         for alert, threshold in alert_thresholds(ALERTS_CONFIG).items():
             ALERT_THRESHOLD.labels(alert=alert).set(threshold)
         self.model: model_store.LoadedModel | None = None
+        # The contract's code may need its credentials to load or predict: the model is loaded
+        # and warmed up once they are all present (now, or at a later readiness probe).
+        self.missing_credentials: list[str] = []
+        self._check_credentials()
+        if not self.missing_credentials:
+            self._load()
+
+    def _load(self) -> None:
         try:
             loaded = model_store.load(MODEL_TAG)
             # Warm-up: ready only once the contract's examples predict with the right shape.
@@ -156,7 +165,30 @@ class ModelService:
         gc.set_threshold(*GC_THRESHOLDS)
 
     def __is_ready__(self) -> bool:
+        if self.missing_credentials:
+            self._check_credentials()
+            if self.missing_credentials:
+                return False
+            self._load()
         return self.model is not None
+
+    def _check_credentials(self) -> None:
+        """Not ready while a credential the contract declares is missing (a mounted Secret may
+        arrive after the pod starts); the log and the 503 name it, never its value."""
+        missing = credentials.missing(CONTRACT.credentials)
+        if missing == self.missing_credentials:
+            return
+        self.missing_credentials = missing
+        if missing:
+            STATE.unavailable = credentials.describe_missing(missing)
+            logger.error(
+                "%s; not ready",
+                STATE.unavailable,
+                extra={"fields": {"event": "credentials_missing", "missing": missing}},
+            )
+        else:
+            STATE.unavailable = ""
+            logger.info("the declared credentials are present; loading the model")
 
     def _ready_model(self) -> model_store.LoadedModel:
         if self.model is None:

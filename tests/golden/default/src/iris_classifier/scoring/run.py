@@ -17,7 +17,7 @@ from typing import Any
 import pyarrow as pa
 import pyarrow.parquet as pq
 
-from .. import settings
+from .. import credentials, settings
 from ..model import CONTRACT
 from ..schedule import ScheduleError, interval_seconds
 from ..settings import SERVICE_NAME, TEMPLATE_VERSION
@@ -73,6 +73,8 @@ def run(
     staging = output.with_name(f".{output.name}.tmp-{run_id}")
     staging.mkdir()
     try:
+        if missing := credentials.missing(CONTRACT.credentials):
+            raise ScoringError(credentials.describe_missing(missing))
         files = input_files(input_path)
         columns = columns_of(files[0])
         for path in files[1:]:
