@@ -80,7 +80,7 @@ def describe_missing(names: Sequence[str], environ: Mapping[str, str] | None = N
     )
     listed = ", ".join(names)
     return (
-        f"credential{'s' if len(names) > 1 else ''} {listed} missing: each must be {where},"
+        f"credential{'s' if len(names) > 1 else ''} {listed} missing: each must be {where}"
         " (the chart's `secrets` values give them to the pods)"
     )
 
