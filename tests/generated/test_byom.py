@@ -164,8 +164,8 @@ NEXT_RELEASE = {
         '"Null values received per nullable feature; a rise means an upstream gap."',
     ),
     MODEL / "monitoring/rules/service.yml.jinja": (
-        "(above 0.2 is a significant shift): predictions may be degrading.",
-        "(above 0.2 is a significant shift): predictions may be degrading; see its panel.",
+        "(above the threshold of config/alerts.toml): predictions may be degrading.",
+        "(above the threshold of config/alerts.toml): predictions may be degrading; see its panel.",
     ),
 }
 
