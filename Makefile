@@ -75,10 +75,12 @@ bench-fleet-report: install ## Fleet report: 200 repositories on three releases,
 
 bench-serving: install system-packages ## Serving: generated service against FastAPI + uvicorn (wrk)
 	$(BIN)/python -m pip install --quiet -e '.[test,bench]'
-	$(BIN)/python -m benchmarks.serving.run --duration $(or $(DURATION),5) --rounds $(or $(ROUNDS),3)
+	$(BIN)/python -m benchmarks.serving.run --duration $(or $(DURATION),5) --rounds $(or $(ROUNDS),3) \
+		$(if $(BASELINE),--baseline $(BASELINE))
 
 bench-reliability: install system-packages ## Reliability: fuzzing, soak, SIGTERM under load, overload
 	$(BIN)/python -m benchmarks.reliability.run --soak $(or $(SOAK),60)
 
 bench-batch: install system-packages ## Batch scoring: chunked `make score` against a naive pandas script; Spark local[1] vs [2]
-	$(BIN)/python -m benchmarks.batch.run --rows $(or $(ROWS),1000000 10000000) --rounds $(or $(ROUNDS),2)
+	$(BIN)/python -m benchmarks.batch.run --rows $(or $(ROWS),1000000 10000000) --rounds $(or $(ROUNDS),2) \
+		$(if $(BASELINE),--baseline $(BASELINE))

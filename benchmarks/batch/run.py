@@ -14,7 +14,10 @@ input once:
   every row validated with the service's rules, a folder published at the end;
 - `naive`: naive.py, read everything with pandas, predict once, write one Parquet file;
 - `spark-local[1]` and `spark-local[2]`: the same job with `--engine spark` and SPARK_MASTER,
-  on the smallest input only (`--spark-rows` to change, `--no-spark` to skip).
+  on the smallest input only (`--spark-rows` to change, `--no-spark` to skip);
+- with `--baseline REF` (`make bench-batch BASELINE=REF`), `chunked@REF`: the same job rendered
+  from this checkout's commit or tag REF and trained there, on the same inputs: the template's
+  before and after in one interleaved run.
 
 Each run is one process tree, started in its own session. Measured: wall time from start to exit
 (Python start, imports and the model load included: what a scheduler waits for), rows/s over it,
@@ -76,18 +79,18 @@ FLAT_RATIO = 1.25  # "flat": peak at the largest size at most 1.25x the peak at 
 SYSTEMS = ("chunked", "naive")
 # Stages of the chunked job: (label, file name, function) whose cumulative time cProfile reports.
 STAGES = [
-    ("job (score.run)", "score.py", "run"),
-    ("model load", "score.py", "loaded_model"),
-    ("input fingerprint", "score.py", "fingerprint"),
-    ("read chunks", "score.py", "batches"),
-    ("validation, column by column", "score.py", "check_chunk"),
-    ("  of which cells to Python rows (flagged rows)", "score.py", "feature_rows"),
-    ("  of which validation (pydantic, flagged rows)", "score.py", "validate"),
+    ("job (score.run)", "scoring/run.py", "run"),
+    ("model load", "scoring/engines.py", "loaded_model"),
+    ("input fingerprint", "scoring/inputs.py", "fingerprint"),
+    ("read chunks", "scoring/inputs.py", "batches"),
+    ("validation, column by column", "scoring/checks.py", "check_chunk"),
+    ("  of which cells to Python rows (flagged rows)", "scoring/checks.py", "feature_rows"),
+    ("  of which validation (pydantic, flagged rows)", "scoring/checks.py", "validate"),
     ("predict", "model.py", "predict"),
-    ("output columns", "score.py", "prediction_columns"),
+    ("output columns", "scoring/outputs.py", "prediction_columns"),
     # The writer thread is not seen by cProfile (it profiles the main thread): this is the time
     # the main thread waited for the one-chunk queue to have room.
-    ("wait for the writer", "score.py", "put"),
+    ("wait for the writer", "scoring/outputs.py", "put"),
 ]
 PROFILE = """
 import json, pstats, sys
@@ -130,6 +133,22 @@ def prepare(reuse: bool) -> dict:
     return state
 
 
+def prepare_baseline(state: dict, ref: str) -> None:
+    """The default service rendered from this checkout at ref and trained, in work/batch/baseline:
+    the system `chunked@ref`."""
+    folder = WORK / "baseline"
+    if folder.exists():
+        shutil.rmtree(folder)
+    trained = trained_repo(folder, vcs_ref=ref)
+    state["baseline"] = {
+        "ref": ref,
+        "repo": str(trained.repo),
+        "env": trained.env,
+        "tag": trained.model_tag,
+        "package": trained.package,
+    }
+
+
 def generate(state: dict, rows: int, rows_per_file: int, reuse: bool) -> dict:
     folder = WORK / "input" / f"{rows}"
     info = folder.with_suffix(".json")
@@ -154,17 +173,22 @@ def generate(state: dict, rows: int, rows_per_file: int, reuse: bool) -> dict:
     return made
 
 
-def command(state: dict, system: str, source: str, output: Path) -> tuple[list[str], dict]:
+def command(state: dict, system: str, source: str, output: Path) -> tuple[list[str], dict, str]:
+    """The system's command line, its environment and its working folder."""
+    if system.startswith("chunked@"):
+        state = state["baseline"]
     python = str(Path(state["repo"]) / ".venv" / "bin" / "python")
+    env = {**os.environ, **state["env"]}
     if system == "naive":
         output.mkdir(parents=True)
         target = str(output / "scores.parquet")
-        return [python, str(HERE / "naive.py"), state["package"], state["tag"], source, target], {}
-    engine, env = "local", {}
+        argv = [python, str(HERE / "naive.py"), state["package"], state["tag"], source, target]
+        return argv, env, state["repo"]
+    engine = "local"
     if system.startswith("spark-"):
-        engine, env = "spark", {"SPARK_MASTER": system.removeprefix("spark-")}
+        engine, env = "spark", {**env, "SPARK_MASTER": system.removeprefix("spark-")}
     job = [python, "-m", f"{state['package']}.score", "--input", source, "--output", str(output)]
-    return [*job, "--engine", engine, "--model-tag", state["tag"]], env
+    return [*job, "--engine", engine, "--model-tag", state["tag"]], env, state["repo"]
 
 
 def measure(state: dict, system: str, source: dict, timeout: float, log: Path) -> dict:
@@ -173,14 +197,13 @@ def measure(state: dict, system: str, source: dict, timeout: float, log: Path) -
     if output.exists():
         shutil.rmtree(output)
     output.parent.mkdir(parents=True, exist_ok=True)
-    argv, extra = command(state, system, source["path"], output)
-    env = {**os.environ, **state["env"], **extra}
+    argv, env, cwd = command(state, system, source["path"], output)
     load_before = load_average()
     busy_before, self_before = cpu_busy_s(), resource.getrusage(resource.RUSAGE_SELF)
     peak_mib = tree_cpu = 0.0
     started = time.monotonic()
     with log.with_suffix(".out").open("w") as out, log.with_suffix(".err").open("w") as err:
-        process = spawn(argv, cwd=state["repo"], env=env, stdout=out, stderr=err, new_session=True)
+        process = spawn(argv, cwd=cwd, env=env, stdout=out, stderr=err, new_session=True)
         while True:
             pid, status, usage = os.wait4(process.pid, os.WNOHANG)
             if pid:
@@ -333,27 +356,33 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument(
         "--reuse", action="store_true", help="reuse the trained repo and inputs in work/batch"
     )
+    parser.add_argument("--baseline", help="also run the job as rendered at this commit or tag")
     args = parser.parse_args(argv)
     sizes = sorted(set(args.rows))
     spark_rows = args.spark_rows or sizes[0]
     state = prepare(args.reuse)
+    systems = SYSTEMS
+    if args.baseline:
+        prepare_baseline(state, args.baseline)
+        systems = ("chunked", f"chunked@{args.baseline}", "naive")
     inputs = {
         n: generate(state, n, args.rows_per_file, args.reuse) for n in sorted({*sizes, spark_rows})
     }
     logs = WORK / "logs"
     logs.mkdir(exist_ok=True)
-    plan = [(system, n) for n in sizes for system in SYSTEMS]
+    plan = [(system, n) for n in sizes for system in systems]
     if not args.no_spark:
         plan += [(system, spark_rows) for system in SPARK_SYSTEMS]
 
     runs = []
     started = time.monotonic()
     for round_ in range(args.rounds):
-        # Alternate the order of each pair from round to round (A B, then B A).
+        # Alternate the order of each size's systems from round to round (A B C, then C B A).
+        step = len(systems)
         order = [
             pair
-            for i in range(0, len(plan), 2)
-            for pair in (plan[i : i + 2] if round_ % 2 == 0 else plan[i : i + 2][::-1])
+            for i in range(0, len(plan), step)
+            for pair in (plan[i : i + step] if round_ % 2 == 0 else plan[i : i + step][::-1])
         ]
         for system, n in order:
             print(f"round {round_}: {system} on {n} rows", file=sys.stderr, flush=True)
@@ -386,6 +415,7 @@ def main(argv: list[str] | None = None) -> int:
             "poll_s": POLL_S,
             "model_tag": state["tag"],
             "minutes": round((time.monotonic() - started) / 60, 1),
+            "baseline": args.baseline,
         },
         "inputs": list(inputs.values()),
         "runs": runs,
@@ -447,6 +477,18 @@ def report(r: dict) -> str:
         f"{met[g['throughput_met']]}) with {g['memory_ratio']:.0%} of its peak memory (goal at "
         f"most {g['memory_ratio_at_most']:.0%}: {met[g['memory_met']]}).",
     ]
+    if s.get("baseline"):
+        before = f"chunked@{s['baseline']}"
+        for size in sorted({x["rows"] for x in r["summary"] if x["system"] == before}):
+            after, then = (
+                next(x for x in r["summary"] if x["system"] == name and x["rows"] == size)
+                for name in ("chunked", before)
+            )
+            lines.append(
+                f"At {size:,} rows the job as it is now scores "
+                f"{after['rows_per_s'] / then['rows_per_s']:.2f}x the rows/s of `{before}` "
+                f"(peak memory {after['peak_tree_mib'] / then['peak_tree_mib']:.2f}x)."
+            )
     if "chunked_flat_met" in g:
         lines.append(
             f"Peak memory from the smallest to the largest input: chunked "

@@ -19,6 +19,10 @@ Then the heavier model: the contract's estimator swapped for scikit-learn's
 HistGradientBoostingClassifier (a few ms per call), the generated service's batching endpoint
 (`/predict_batch`, one row per request) against tuned FastAPI per request (`/predict`).
 
+With `--baseline REF` (`make bench-serving BASELINE=REF`), also `generated@REF`: the default
+service rendered from this checkout's commit or tag REF, trained and served as shipped, in the
+same interleaved run: the template's before and after.
+
 Also measured: time to first prediction and the generated repo's `make test`.
 Writes benchmarks/results/serving.json, serving.md and serving.png.
 """
@@ -48,7 +52,7 @@ from devkit.machine import (
     venv_versions,
 )
 from devkit.project import commit_all, copy_project
-from goldenpath.localservice import Server, bentoml_serve, http, serving
+from goldenpath.localservice import Server, bentoml_serve, http, serving, trained_repo
 from goldenpath.proc import run
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -228,6 +232,7 @@ class System:
     command: Command
     env: dict
     path: str = "/predict"
+    cwd: Path | None = None  # the repo the command runs in, when not the rendered one
 
 
 def fastapi_commands(repo: Path, workers: int) -> dict[str, Command]:
@@ -287,7 +292,7 @@ def start_all(stack: ExitStack, contenders: dict[str, System], repo: Path) -> di
         name: stack.enter_context(
             serving(
                 system.command,
-                cwd=repo,
+                cwd=system.cwd or repo,
                 log=WORK / f"{name}.log",
                 env={**os.environ, **system.env},
                 group=True,
@@ -351,10 +356,22 @@ def prepare(env: dict) -> tuple[Path, float]:
     return repo, first_prediction_s
 
 
-def light(repo: Path, env: dict, rounds: int, duration: int) -> tuple[list[dict], list[dict]]:
+def baseline_system(ref: str) -> tuple[str, System]:
+    """The default service rendered from this checkout at ref, trained, served as shipped."""
+    trained = trained_repo(WORK / "baseline", vcs_ref=ref)
+    command = bentoml_serve(trained.repo, trained.package)
+    return f"generated@{ref}", System(command, trained.env, cwd=trained.repo)
+
+
+def light(
+    repo: Path, env: dict, rounds: int, duration: int, baseline: str | None = None
+) -> tuple[list[dict], list[dict]]:
     """The default model: every system at every concurrency level, interleaved."""
     tag = export_model(repo, env, WORK / "model.bentomodel")
     contenders = systems(repo, env, tag, SYSTEMS)
+    if baseline:
+        name, system = baseline_system(baseline)
+        contenders = {"generated": contenders.pop("generated"), name: system, **contenders}
     with ExitStack() as stack:
         servers = start_all(stack, contenders, repo)
         paths = {name: system.path for name, system in contenders.items()}
@@ -406,13 +423,24 @@ def summary_of(
     heavy_call_ms: float,
     first_prediction_s: float,
     make_test_s: float | None,
+    baseline: str | None = None,
 ) -> dict:
     """The figures the goals are about, from the summarised rows of the same run."""
     at = {(r["system"], r["concurrency"]): r for r in rows}
     hv = {(r["system"], r["concurrency"]): r for r in heavy_rows}
     g32, g1 = at[("generated", 32)], at[("generated", 1)]
     tuned32, deployed32 = at[("fastapi-tuned", 32)], at[("fastapi", 32)]
+    before = {}
+    if baseline:
+        then = at[(f"generated@{baseline}", 32)]
+        before = {
+            "vs_baseline_at_c32": ratio(g32["rps"], then["rps"]),
+            "cpu_per_request_vs_baseline_at_c32": ratio(
+                g32["server_cpu_ms_per_request"], then["server_cpu_ms_per_request"]
+            ),
+        }
     return {
+        **before,
         "vs_tuned_at_c32": ratio(g32["rps"], tuned32["rps"]),
         "vs_deployed_at_c32": ratio(g32["rps"], deployed32["rps"]),
         "vs_tuned_one_worker_each_at_c32": ratio(g32["rps"], at[("fastapi-tuned-1w", 32)]["rps"]),
@@ -437,7 +465,8 @@ def goals_met(summary: dict) -> dict[str, bool]:
     """Ratios must reach their goal, everything else (latency, errors, seconds) stay within it."""
     return {
         key: (
-            summary[key] is not None
+            key in summary
+            and summary[key] is not None
             and (
                 summary[key] >= goal
                 if key.startswith(("vs_", "heavy_batch"))
@@ -453,6 +482,9 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--duration", type=int, default=5)
     parser.add_argument("--rounds", type=int, default=3)
     parser.add_argument("--skip-make-test", action="store_true")
+    parser.add_argument(
+        "--baseline", help="also serve the service as rendered at this commit or tag"
+    )
     args = parser.parse_args(argv)
     if args.rounds < 3:
         raise SystemExit(f"--rounds {args.rounds}: interleaving needs at least 3 rounds")
@@ -462,10 +494,12 @@ def main(argv: list[str] | None = None) -> int:
     env = {"BENTOML_HOME": str(WORK / "bentoml"), "BENTOML_DO_NOT_TRACK": "true"}
 
     repo, first_prediction_s = prepare(env)
-    rows, runs = light(repo, env, args.rounds, args.duration)
+    rows, runs = light(repo, env, args.rounds, args.duration, args.baseline)
     heavy_rows, heavy_runs, heavy_call_ms = heavy(repo, env, args.rounds, args.duration)
     make_test_s = None if args.skip_make_test else timed_make_test(repo, env)
-    summary = summary_of(rows, heavy_rows, heavy_call_ms, first_prediction_s, make_test_s)
+    summary = summary_of(
+        rows, heavy_rows, heavy_call_ms, first_prediction_s, make_test_s, args.baseline
+    )
 
     versions = venv_versions(
         repo / ".venv/bin/python",
@@ -481,6 +515,7 @@ def main(argv: list[str] | None = None) -> int:
             "duration_s": args.duration,
             "rounds": args.rounds,
             "request": BODY,
+            "baseline": args.baseline,
         },
         "rows": rows,
         "heavy_rows": heavy_rows,

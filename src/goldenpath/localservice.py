@@ -213,10 +213,10 @@ class TrainedRepo:
         return next((self.repo / "src").iterdir()).name
 
 
-def trained_repo(workdir: Path, **answers: Any) -> TrainedRepo:
-    """Render the template's working tree into workdir/repo, commit, `make setup train` with the
-    model store in workdir/bentoml."""
-    repo = scaffold(workdir / "repo", answers, LOCAL_IDENTITY)
+def trained_repo(workdir: Path, vcs_ref: str = "HEAD", **answers: Any) -> TrainedRepo:
+    """Render the template (its working tree, or the commit or tag vcs_ref of this checkout) into
+    workdir/repo, commit, `make setup train` with the model store in workdir/bentoml."""
+    repo = scaffold(workdir / "repo", answers, LOCAL_IDENTITY, vcs_ref=vcs_ref)
     env = {"BENTOML_HOME": str(workdir / "bentoml"), "BENTOML_DO_NOT_TRACK": "true"}
     out = run(["make", "setup", "train"], cwd=repo, env=env, echo=False).stdout
     return TrainedRepo(repo=repo, env=env, model_tag=registered_tag(out))
