@@ -93,10 +93,16 @@ def test_image_has_no_compiler_caches_or_build_secrets(built) -> None:
     script = (
         "for c in gcc cc g++ make uv; do command -v $c && echo FOUND $c; done;"
         " find / -xdev -type d \\( -path '*/.cache/pip' -o -path '*/.cache/uv' \\) -print;"
-        " ls -A /run/secrets 2>/dev/null; test -e /opt/uv && echo FOUND /opt/uv; true"
+        " ls -A /run/secrets 2>/dev/null; test -e /opt/uv && echo FOUND /opt/uv;"
+        # What the builder deletes as neither the service nor the batch job loads it (decision 20).
+        " find /opt/venv/lib -type d -name tests -print;"
+        " find /opt/venv/lib \\( -name 'libarrow_flight.so*' -o -name '*.pxd' \\) -print; true"
     )
     done = offline(image, "/bin/sh", "-c", script)
     assert done.stdout.strip() == "", done.stdout
+    # ... and what batch scoring reads and writes with still loads.
+    arrow = "import pyarrow.compute, pyarrow.csv, pyarrow.dataset, pyarrow.parquet; print('ok')"
+    assert offline(image, "/opt/venv/bin/python", "-c", arrow).stdout.strip() == "ok"
     probe = "import importlib.util as u; print(*[m for m in FRAMEWORKS if u.find_spec(m)])"
     frameworks = offline(
         image, "/opt/venv/bin/python", "-c", probe.replace("FRAMEWORKS", repr(FRAMEWORKS))
