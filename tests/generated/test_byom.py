@@ -227,9 +227,9 @@ def test_a_team_brings_its_own_model_and_still_takes_updates(tmp_path) -> None:
     commit_all(repo, "Re-answer: regression with LightGBM")
     env = {"BENTOML_HOME": str(tmp_path / "bentoml")}
     # The OpenAPI document follows the contract: `make openapi` regenerates it (team-owned, never
-    # touched by an update), and `make lint` checks it.
-    out = make(repo, "setup", "openapi", "test", "lint", env=env)
-    assert re.search(r"\d+ passed", out) and " failed" not in out, out[-3000:]
+    # touched by an update), and `make lint` checks it. The repo's own `make test` (a real server
+    # on the team's model) runs once, below, after the next release has come in as well.
+    make(repo, "setup", "openapi", "lint", env=env)
     assert "--extra lightgbm" in (repo / "Dockerfile").read_text()
     assert git(repo, "diff", "--name-only").splitlines() == ["docs/openapi.json"]
     assert team_owned("docs/openapi.json", package)
