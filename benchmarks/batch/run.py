@@ -64,7 +64,7 @@ from devkit.machine import (
     tree_usage,
     venv_versions,
 )
-from goldenpath.localservice import trained_repo
+from goldenpath.localservice import TrainedRepo, trained_repo
 from goldenpath.proc import CommandError, run, spawn
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -124,11 +124,11 @@ def prepare(reuse: bool) -> dict:
         shutil.rmtree(WORK)
     WORK.mkdir(parents=True)
     trained = trained_repo(WORK)
-    repo, env, tag = trained.repo, trained.env, trained.model_tag
+    repo, env = trained.repo, trained.env
     # pandas (the naive script) and pyspark, as `make score ENGINE=spark` installs them on first
     # use; done here so that no measured run pays for it.
     sh("uv", "sync", "--locked", "--all-extras", cwd=repo, env=env)
-    state = {"repo": str(repo), "env": env, "tag": tag, "package": trained.package}
+    state = state_of(trained)
     ready.write_text(json.dumps(state, indent=2) + "\n")
     return state
 
@@ -139,9 +139,12 @@ def prepare_baseline(state: dict, ref: str) -> None:
     folder = WORK / "baseline"
     if folder.exists():
         shutil.rmtree(folder)
-    trained = trained_repo(folder, vcs_ref=ref)
-    state["baseline"] = {
-        "ref": ref,
+    state["baseline"] = state_of(trained_repo(folder, vcs_ref=ref))
+
+
+def state_of(trained: TrainedRepo) -> dict:
+    """What a run of the job needs of a trained repo, as JSON (work/batch/ready.json)."""
+    return {
         "repo": str(trained.repo),
         "env": trained.env,
         "tag": trained.model_tag,

@@ -31,7 +31,7 @@ import uuid
 from pathlib import Path
 
 from devkit import containers
-from devkit.machine import machine, now, package_versions, tool_version
+from devkit.machine import load_average, machine, now, package_versions, tool_version
 from devkit.project import commit_all, copy_project
 from goldenpath.proc import run
 
@@ -100,7 +100,7 @@ def cold_starts(ours: dict, theirs: dict) -> tuple[list[float], list[float], lis
     load average before each pair: this machine is shared."""
     times: tuple[list[float], list[float], list[float]] = ([], [], [])
     for _ in range(RUNS):
-        times[2].append(round(os.getloadavg()[0], 2))
+        times[2].append(round(load_average(), 2))
         times[0].append(cold_start(**ours))
         times[1].append(cold_start(**theirs))
     return times
