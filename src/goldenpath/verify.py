@@ -115,10 +115,16 @@ def check_chart(repo: Path, service: str) -> list[str]:
     return problems
 
 
-def check_rules(repo: Path) -> list[str]:
+def check_rules(repo: Path, notes: list[str]) -> list[str]:
     promtool = shutil.which("promtool")
     rules = sorted(str(p) for p in (repo / "monitoring" / "rules").glob("*.yml"))
-    if not promtool or not rules:
+    if not rules:
+        return []
+    if not promtool:
+        notes.append(
+            "promtool not found: the alert rules and their unit tests were not checked"
+            " (install Prometheus' promtool)"
+        )
         return []
     problems = []
     tests = sorted(str(p) for p in (repo / "monitoring" / "tests").glob("*.yml"))
@@ -163,7 +169,7 @@ def verify(repo: Path, notes: list[str] | None = None) -> list[str]:
     problems += check_makefile(repo)
     if answers.get("service_name"):
         problems += check_chart(repo, str(answers["service_name"]))
-    problems += check_rules(repo)
+    problems += check_rules(repo, notes)
     return problems
 
 

@@ -1,6 +1,7 @@
 """The fleet CLI over a dozen real repos generated at an older release: status, update with
 --jobs 2 (every outcome classified, default branches untouched, the report valid against its
-schema), the GitHub pull-request pusher against a local fake, and `goldenpath verify`."""
+schema), and the GitHub pull-request pusher against a local fake (`goldenpath verify`:
+tests/render/test_monitoring.py and test_cli.py)."""
 
 import json
 import subprocess
@@ -13,7 +14,7 @@ from typing import ClassVar
 import jsonschema
 import pytest
 
-from devkit.project import commit_all, copy_project, git, goldenpath, scaffold_at
+from devkit.project import commit_all, git, goldenpath, scaffold_at
 from devkit.releases import NEW, OLD, TAGS, tagged_template, template_url
 
 SCHEMA = json.loads(files("goldenpath.fleet").joinpath("report.schema.json").read_text())
@@ -252,27 +253,3 @@ def test_github_pusher_pushes_the_branch_and_opens_a_pull_request(template, tmp_
     )
     assert pushed.stdout.strip() == entry["commit"]
     assert "test-token" not in done.stdout + done.stderr
-
-
-def test_verify_passes_a_fresh_repo(rendered) -> None:
-    _, repo = rendered
-    done = goldenpath("verify", str(repo))
-    assert done.returncode == 0, done.stdout
-    assert "meets the standards" in done.stdout
-
-
-def test_verify_lists_every_shortfall(tmp_path) -> None:
-    """What verify finds does not depend on the answers: one render (the defaults) shows it."""
-    broken = copy_project(tmp_path / "broken")
-    (broken / "Dockerfile").unlink()
-    answers = broken / ".copier-answers.yml"
-    answers.write_text(
-        answers.read_text().replace("slo_latency_p99_ms:", "slo_latency_p99_ms: 0 #")
-    )
-    makefile = broken / "Makefile"
-    makefile.write_text(makefile.read_text().replace("\nchart:", "\nchart-old:"))
-    done = goldenpath("verify", str(broken))
-    assert done.returncode == 1
-    assert "FAIL Dockerfile is missing" in done.stdout
-    assert "'0' is not a valid slo_latency_p99_ms" in done.stdout
-    assert "Makefile has no `chart` target" in done.stdout

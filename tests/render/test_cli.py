@@ -1,14 +1,14 @@
 """The goldenpath CLI as a platform engineer meets it: help and version, one readable line per
 repository whatever git says, repositories found through symlinks, progress as repos finish,
-update branches that a team's own branch names cannot block, and deleted template-owned files
-reported by `verify` and `fleet status`."""
+update branches that a team's own branch names cannot block, deleted template-owned files
+reported by `verify` and `fleet status`, and every other shortfall `verify` finds."""
 
 import json
 from pathlib import Path
 
 import pytest
 
-from devkit.project import commit_all, git, goldenpath, scaffold_at
+from devkit.project import commit_all, copy_project, git, goldenpath, scaffold_at
 from devkit.releases import copy_working_tree
 
 OLD, NEW = "v8.0.0", "v9.0.0"
@@ -91,8 +91,8 @@ def test_update_branch_cannot_be_blocked_and_git_errors_are_one_line(template, t
 
 
 def test_verify_names_a_deleted_template_owned_file(template, tmp_path) -> None:
+    # A fresh render passes verify (tests/render/test_monitoring.py, every answer set).
     repo = scaffold(template, tmp_path / "svc")
-    assert goldenpath("verify", str(repo)).returncode == 0
     (repo / ".github/workflows/template-update.yml").unlink()
     # A team-owned seed is the team's to delete: the same run does not name it.
     (repo / "tests/test_model.py").unlink()
@@ -102,3 +102,24 @@ def test_verify_names_a_deleted_template_owned_file(template, tmp_path) -> None:
         done.stdout
     )
     assert "test_model.py" not in done.stdout, done.stdout
+
+
+def test_verify_lists_every_shortfall(tmp_path) -> None:
+    """What verify finds does not depend on the answers: one render (the defaults) shows it."""
+    broken = copy_project(tmp_path / "broken")
+    (broken / "Dockerfile").unlink()
+    answers = broken / ".copier-answers.yml"
+    answers.write_text(
+        answers.read_text().replace("slo_latency_p99_ms:", "slo_latency_p99_ms: 0 #")
+    )
+    makefile = broken / "Makefile"
+    makefile.write_text(makefile.read_text().replace("\nchart:", "\nchart-old:"))
+    # An alert unit test that expects the wrong outcome: the failure alert silent after a failure.
+    batch = broken / "monitoring/tests/batch.test.yml"
+    batch.write_text(batch.read_text().replace("values: '1x30 0x30'", "values: '1x30 1x30'", 1))
+    done = goldenpath("verify", str(broken))
+    assert done.returncode == 1
+    assert "FAIL Dockerfile is missing" in done.stdout
+    assert "'0' is not a valid slo_latency_p99_ms" in done.stdout
+    assert "Makefile has no `chart` target" in done.stdout
+    assert "FAIL promtool test rules failed" in done.stdout and "BatchScoreFailed" in done.stdout
