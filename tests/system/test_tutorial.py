@@ -7,6 +7,7 @@ import socket
 import subprocess
 
 from devkit import containers
+from devkit.project import git
 from devkit.releases import tagged_template
 from devkit.service import free_port
 from devkit.tutorial import tutorial_blocks
@@ -45,6 +46,10 @@ def test_tutorial_runs_as_written(tmp_path) -> None:
     assert '"error":"petal_width_cm: Field required"' in done.stdout  # in the contract's words
     assert done.stdout.count('"model_version"') >= 2  # the curl and `make request` predictions
     assert "SUCCESS" in output  # promtool
+    # The default answers' full generated tier (tests/generated/test_frameworks.py leaves it to
+    # this test): `make test` and `make lint` quiet, and nothing the tutorial ran changed a file.
+    assert "warnings summary" not in output, output[output.find("warnings summary") :][:3000]
+    assert git(work / "iris-classifier", "status", "--porcelain") == ""
     with socket.socket() as probe:  # the tutorial stopped its server
         assert probe.connect_ex(("127.0.0.1", int(env["PORT"]))) != 0, "the server is still running"
     containers.remove_image("localhost/iris-classifier:tutorial")
