@@ -28,12 +28,17 @@ SYMLINK = "symlink -> "
 PLACEHOLDERS = {"_commit": "<template commit>", "_src_path": "<template source>"}
 
 
+# Never rendered: git's own, and the bytecode Python leaves beside a module a test ran or imported.
+NOT_RENDERED = {".git", "__pycache__"}
+
+
 def files_of(root: Path) -> list[Path]:
-    """Every file and symlink below root, outside .git, relative to root, sorted."""
+    """Every file and symlink below root, outside .git and __pycache__, relative to root, sorted."""
     return sorted(
         path.relative_to(root)
         for path in root.rglob("*")
-        if (path.is_file() or path.is_symlink()) and ".git" not in path.relative_to(root).parts
+        if (path.is_file() or path.is_symlink())
+        and not NOT_RENDERED.intersection(path.relative_to(root).parts)
     )
 
 
