@@ -34,7 +34,7 @@ import sys
 import tempfile
 import tomllib
 import uuid
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
@@ -240,14 +240,23 @@ def _volumes() -> set[str]:
     return set(containers.sh("podman", "volume", "ls", "--quiet").stdout.split())
 
 
-def run_jobs(repo: Path, home: Path, *jobs: str, timeout: float = 900) -> Run:
-    """Run jobs of repo's committed pipeline as GitLab would (stage by stage), in podman."""
+def run_jobs(
+    repo: Path,
+    home: Path,
+    *jobs: str,
+    timeout: float = 900,
+    variables: Mapping[str, str] | None = None,
+) -> Run:
+    """Run jobs of repo's committed pipeline as GitLab would (stage by stage), in podman;
+    variables are set for the run, as a pipeline's own variables are (over the jobs')."""
     # A variable of this run only, in every job container's environment: how its leftovers are told
     # from those of a run beside it.
     tag = f"GOLDENPATH_TEST_RUN={uuid.uuid4().hex}"
     command = [str(GITLAB_CI_LOCAL), *jobs, "--container-executable", "podman"]
     command += ["--pull-policy", "if-not-present", "--mount-cache", "--home", str(home)]
     command += ["--variable", tag, "--no-color", "--timestamps"]
+    for name, value in (variables or {}).items():
+        command += ["--variable", f"{name}={value}"]
     env = {
         "CONTAINERS_CONF": str(containers.engine_conf()),
         "PATH": f"{os.environ.get('PATH', '')}:/usr/sbin:/sbin",

@@ -2,8 +2,9 @@
 
 `make lint` runs it. uv.lock is exported as hashed requirements and audited without installing
 anything. A known vulnerability fails the check; to accept one, add its id to ACCEPTED with the
-reason and a review date. When the database cannot be reached the audit says plainly that it did
-not run, and fails only where AUDIT_REQUIRED=1 (the CI pipelines set it).
+reason and a review date. When the database cannot be reached, or answers for none of the packages,
+the audit says plainly that it did not run, and fails only where AUDIT_REQUIRED=1 (the CI
+pipelines set it).
 """
 
 import json
@@ -71,17 +72,40 @@ def main() -> int:
             return 1 if os.environ.get("AUDIT_REQUIRED") == "1" else 0
         print(output)
         return done.returncode or 1
-    vulnerable = [d for d in findings["dependencies"] if d.get("vulns")]
+    lines, status = summarise(findings)
+    print("\n".join(lines))
+    return status
+
+
+def summarise(findings: dict) -> tuple[list[str], int]:
+    """pip-audit's JSON report as lines to print, and the exit status."""
+    dependencies = findings["dependencies"]
+    skipped = [d for d in dependencies if d.get("skip_reason")]
+    if dependencies and len(skipped) == len(dependencies):
+        # The database answered for none of them (an index mirror without PyPI's JSON API, say):
+        # nothing was audited, which must not read as "no vulnerabilities".
+        lines = [
+            "dependency audit DID NOT RUN: none of the"
+            f" {len(dependencies)} locked packages could be looked up.",
+            skipped[0]["skip_reason"],
+        ]
+        return lines, 1 if os.environ.get("AUDIT_REQUIRED") == "1" else 0
+    lines = []
+    vulnerable = [d for d in dependencies if d.get("vulns")]
     for dependency in vulnerable:
         for vulnerability in dependency["vulns"]:
             fixes = ", ".join(vulnerability["fix_versions"]) or "no fix yet"
             name = f"{dependency['name']} {dependency['version']}"
-            print(f"{name}: {vulnerability['id']} (fixed in {fixes})")
-    audited = len(findings["dependencies"])
-    print(
-        f"dependency audit: {audited} locked packages, {len(vulnerable)} with known vulnerabilities"
+            lines.append(f"{name}: {vulnerability['id']} (fixed in {fixes})")
+    for dependency in skipped:  # a private package the database does not know, say
+        lines.append(f"not audited: {dependency['skip_reason']}")
+    audited = len(dependencies) - len(skipped)
+    lines.append(
+        f"dependency audit: {audited} locked packages audited,"
+        f" {len(vulnerable)} with known vulnerabilities"
+        + (f", {len(skipped)} not audited" if skipped else "")
     )
-    return 1 if vulnerable else 0
+    return lines, 1 if vulnerable else 0
 
 
 if __name__ == "__main__":
