@@ -143,13 +143,13 @@ def test_sigterm_under_load_loses_no_request_in_flight(trained, tmp_path) -> Non
 
 def test_overload_is_shed_with_429_or_503_and_recovers(trained, tmp_path) -> None:
     # One worker admits the pod's whole concurrency limit (128): 400 clients are far beyond it.
-    # Four requests a client (three batches): the overload is the 400 at once, not the count;
+    # Three requests a client (two batches): the overload is the 400 at once, not the count;
     # benchmarks/reliability drives longer (wrk, then 3,000 batches) and times the recovery.
     batch = {"instances": [ROW] * 32}
     with started(trained, tmp_path / "serve.log", {"SERVICE_WORKERS": "1"}) as running:
-        single = drive(running.url, 400, total=1600, deadline_s=60)
+        single = drive(running.url, 400, total=1200, deadline_s=60)
         batched = drive(
-            running.url, 400, total=1200, deadline_s=60, path="/predict_batch", payload=batch
+            running.url, 400, total=800, deadline_s=60, path="/predict_batch", payload=batch
         )
         after = drive(running.url, 4, total=200, deadline_s=30)
         ready = httpx.get(f"{running.url}/readyz", timeout=2).status_code
