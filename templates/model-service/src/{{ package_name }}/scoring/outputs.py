@@ -6,6 +6,8 @@ from __future__ import annotations
 import queue
 import shutil
 import threading
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 import numpy as np
@@ -32,6 +34,36 @@ def output_schema(keys: pa.Schema) -> pa.Schema:
 
 def rejects_schema(keys: pa.Schema) -> pa.Schema:
     return pa.schema([*keys, pa.field(ROW, pa.string()), pa.field(REASON, pa.string())])
+
+
+class _Held:
+    """SIGTERM's exit, held while the main thread is inside the write queue. Raised there (between
+    waking the writer and recording that it did, say), it leaves the queue's condition believing
+    the writer was woken: the writer then sleeps through the end of the run, and the run waits for
+    it forever."""
+
+    depth = 0
+    exit_code: int | None = None
+
+
+@contextmanager
+def _exit_held() -> Iterator[None]:
+    _Held.depth += 1
+    try:
+        yield
+    finally:
+        _Held.depth -= 1
+        if _Held.depth == 0 and _Held.exit_code is not None:
+            code, _Held.exit_code = _Held.exit_code, None
+            raise SystemExit(code)
+
+
+def exit_now_or_held(code: int) -> None:
+    """Exit with code now, or as soon as the main thread leaves the write queue (SIGTERM)."""
+    if _Held.depth:
+        _Held.exit_code = code
+        return
+    raise SystemExit(code)
 
 
 class ParquetWriters:
@@ -75,7 +107,8 @@ class ParquetWriters:
             if not self.thread.is_alive():
                 raise WriteError("the output writer stopped")
             try:
-                self.items.put((name, table), timeout=0.1)
+                with _exit_held():
+                    self.items.put((name, table), timeout=0.1)
                 return
             except queue.Full:
                 continue
@@ -85,7 +118,8 @@ class ParquetWriters:
         unless told not to (the run is failing already)."""
         while self.thread.is_alive():
             try:
-                self.items.put(None, timeout=0.1)
+                with _exit_held():
+                    self.items.put(None, timeout=0.1)
                 break
             except queue.Full:
                 continue

@@ -24,7 +24,7 @@ from ..settings import SERVICE_NAME, TEMPLATE_VERSION
 from .config import Config, ScoringError, WriteError
 from .engines import ENGINES, Counts, loaded_model
 from .inputs import columns_of, expected_rows, fingerprint, input_files, key_columns
-from .outputs import publish, written_rows
+from .outputs import exit_now_or_held, publish, written_rows
 
 
 def lineage() -> dict[str, str]:
@@ -48,7 +48,7 @@ def registry_version() -> dict[str, str]:
 
 
 def on_sigterm(signum: int, frame: object) -> None:
-    raise SystemExit(128 + signum)
+    exit_now_or_held(128 + signum)
 
 
 def run(
