@@ -18,13 +18,6 @@ from devkit.operator import scrape_job
 from devkit.project import goldenpath
 
 
-def promtool(*args: str, cwd: Path) -> str:
-    assert PROMTOOL, "promtool is missing: `make test` installs the prometheus package"
-    done = subprocess.run([PROMTOOL, *args], cwd=cwd, capture_output=True, text=True)
-    assert done.returncode == 0, done.stdout + done.stderr
-    return done.stdout
-
-
 def test_rules_pass_promtool_and_every_answer_set_passes_verify(rendered) -> None:
     """`goldenpath verify` on a fresh render of each answer set: the standards hold, and its
     promtool run (`check rules`, then the unit tests in monitoring/tests/) passes. One run proves
