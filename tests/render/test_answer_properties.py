@@ -5,7 +5,6 @@ as data, and nowhere changes the structure around it."""
 
 import ast
 import json
-import shutil
 import tempfile
 import tomllib
 from pathlib import Path
@@ -15,9 +14,8 @@ import yaml
 from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
 
-from devkit import ROOT
 from devkit.chart import chart_dir, lint_errors
-from devkit.environments import RENDERED
+from devkit.releases import copy_working_tree
 from goldenpath.render import render
 from goldenpath.rules import violations
 from tools.golden import files_of
@@ -50,18 +48,11 @@ answer_sets = st.fixed_dictionaries(
 
 @pytest.fixture(scope="module")
 def template(tmp_path_factory) -> Path:
-    """What copier renders from (copier.yml, templates/, hooks/) as they are in the working tree,
-    copied into a plain folder: copier renders it as it is, without cloning this checkout and
-    committing its uncommitted changes for each of the 50 renders (a quarter of a render's time)."""
+    """The working tree, copied into a plain folder: copier renders it as it is, without cloning
+    this checkout and committing its uncommitted changes for each of the 50 renders (a quarter of
+    a render's time)."""
     snapshot = tmp_path_factory.mktemp("template")
-    for name in RENDERED:
-        source = ROOT / name
-        if source.is_dir():
-            shutil.copytree(
-                source, snapshot / name, symlinks=True, ignore=shutil.ignore_patterns("__pycache__")
-            )
-        else:
-            shutil.copy2(source, snapshot / name)
+    copy_working_tree(snapshot)
     return snapshot
 
 
