@@ -10,6 +10,7 @@ from typing import Any
 
 import bentoml
 
+from ..model import store_writer
 from ..settings import REGISTERED_MODEL_NAME
 from .connection import (
     GATE_TAG,
@@ -60,7 +61,11 @@ def _import(client: Any, version: Any, into: Path) -> str:
     files = sorted(folder.rglob("*.bentomodel")) if folder.is_dir() else [folder]
     if not files:
         raise RegistryError(f"version {version.version} holds no .bentomodel at {version.source}")
-    return str(bentoml.models.import_model(str(files[0])).tag)
+    with store_writer():  # one writer at a time; a pull beside this one may have imported it
+        try:
+            return str(bentoml.models.get(wanted).tag)
+        except bentoml.exceptions.NotFound:
+            return str(bentoml.models.import_model(str(files[0])).tag)
 
 
 def _select(version: Any, tag: str, why: str) -> None:

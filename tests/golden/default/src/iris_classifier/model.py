@@ -7,7 +7,11 @@ the features it was trained on, checked against the contract before the model se
 
 from __future__ import annotations
 
+import fcntl
 import json
+import os
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -45,6 +49,25 @@ class LoadedModel:
 def signature() -> dict[str, Any]:
     """What a stored model must have been trained for: the task, its classes and the features."""
     return {**CONTRACT.task.signature(), "feature_names": list(CONTRACT.feature_names)}
+
+
+@contextmanager
+def store_writer() -> Iterator[None]:
+    """Hold the local model store for one writer (a save or an import) at a time.
+
+    BentoML's store (1.4.40, `_internal/store.py`) rewrites its `latest` file in place after each
+    save and reads it back, and lists every version's `model.yaml`: a second save at that moment
+    reads an empty `latest` or a half-written version and fails. Two `make train` at once (two CI
+    jobs on one runner, say) would lose one model; with this lock both land.
+    """
+    home = Path(os.environ.get("BENTOML_HOME") or Path.home() / "bentoml")
+    home.mkdir(parents=True, exist_ok=True)
+    with (home / ".model-store.lock").open("a") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        try:
+            yield
+        finally:
+            fcntl.flock(lock, fcntl.LOCK_UN)
 
 
 def load(tag: str) -> LoadedModel:

@@ -27,7 +27,7 @@ import bentoml
 import numpy as np
 
 from .distributions import categorical_reference, numeric_reference
-from .model import ARTIFACT_DIR, CONTRACT, REFERENCE_FILE, signature
+from .model import ARTIFACT_DIR, CONTRACT, REFERENCE_FILE, signature, store_writer
 from .settings import MODEL_NAME, OWNER_TEAM, SERVICE_NAME, TEMPLATE_VERSION
 from .spec import Categorical, ContractError, TrainingResult, check_predictions
 
@@ -132,7 +132,10 @@ def register(result: TrainingResult, config: dict[str, Any]) -> str:
     }
     labels = {"service": SERVICE_NAME, "owner": OWNER_TEAM}
     # BentoML stores the version only when this block ends without an exception.
-    with bentoml.models.create(MODEL_NAME, labels=labels, metadata=metadata) as stored:
+    with (
+        store_writer(),
+        bentoml.models.create(MODEL_NAME, labels=labels, metadata=metadata) as stored,
+    ):
         artifact = Path(stored.path_of(ARTIFACT_DIR))
         artifact.mkdir()
         CONTRACT.save(result.model, artifact)
