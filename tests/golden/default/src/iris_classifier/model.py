@@ -7,7 +7,6 @@ the features it was trained on, checked against the contract before the model se
 
 from __future__ import annotations
 
-import fcntl
 import json
 import os
 from collections.abc import Iterator
@@ -60,6 +59,11 @@ def store_writer() -> Iterator[None]:
     reads an empty `latest` or a half-written version and fails. Two `make train` at once (two CI
     jobs on one runner, say) would lose one model; with this lock both land.
     """
+    try:
+        import fcntl
+    except ImportError:  # Windows has no flock: saves there are not held apart
+        yield
+        return
     home = Path(os.environ.get("BENTOML_HOME") or Path.home() / "bentoml")
     home.mkdir(parents=True, exist_ok=True)
     with (home / ".model-store.lock").open("a") as lock:
