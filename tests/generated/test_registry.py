@@ -129,6 +129,19 @@ def _aliases(url: str) -> dict[str, str]:
     return {a["alias"]: a["version"] for a in model.get("aliases", [])}
 
 
+def _twice_at_once(command: list[str], cwd: Path, env: dict[str, str], timeout: float) -> list[str]:
+    """Two runs of command started together; both must succeed. Their outputs."""
+    both = [
+        subprocess.Popen(
+            command, cwd=cwd, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True
+        )
+        for _ in range(2)
+    ]
+    outputs = [process.communicate(timeout=timeout)[0] for process in both]
+    assert [process.returncode for process in both] == [0, 0], "\n\n".join(outputs)[-8000:]
+    return outputs
+
+
 @pytest.fixture(scope="module")
 def repo(tmp_path_factory) -> Path:
     """The default render (model_registry=mlflow), committed, with `make setup` done."""
@@ -397,20 +410,7 @@ def test_a_shifted_model_is_refused_unless_forced_and_two_at_once_both_land(
 
     # Two trainings at once: two complete versions, each with its own run and artifact.
     before = set(_versions(server))
-    full = {**os.environ, **env}
-    both = [
-        subprocess.Popen(
-            ["make", "train"],
-            cwd=repo,
-            env=full,
-            stdout=subprocess.PIPE,
-            stderr=subprocess.STDOUT,
-            text=True,
-        )
-        for _ in range(2)
-    ]
-    outputs = [process.communicate(timeout=600)[0] for process in both]
-    assert [process.returncode for process in both] == [0, 0], "\n\n".join(outputs)
+    outputs = _twice_at_once(["make", "train"], repo, {**os.environ, **env}, timeout=600)
     new = set(_versions(server)) - before
     assert len(new) == 2, outputs
     runs = set()
@@ -443,20 +443,8 @@ def test_saves_into_one_model_store_at_once_all_land(repo: Path, tmp_path: Path)
     them apart: two processes, 80 saves each through training's own register, all land."""
     store = tmp_path / "store"
     env = {**os.environ, "BENTOML_HOME": str(store)}
-    python = str(repo / ".venv/bin/python")
-    both = [
-        subprocess.Popen(
-            [python, "-c", SAVE_MANY, "80"],
-            cwd=repo,
-            env=env,
-            stdout=subprocess.PIPE,
-            stderr=subprocess.STDOUT,
-            text=True,
-        )
-        for _ in range(2)
-    ]
-    outputs = [process.communicate(timeout=300)[0] for process in both]
-    assert [process.returncode for process in both] == [0, 0], "\n\n".join(outputs)[-6000:]
+    command = [str(repo / ".venv/bin/python"), "-c", SAVE_MANY, "80"]
+    outputs = _twice_at_once(command, repo, env, timeout=300)
     assert [output.split()[-1] for output in outputs] == ["80", "80"], outputs
     models = store / "models" / NAME
     versions = {path.name for path in models.iterdir() if path.is_dir()}
