@@ -24,8 +24,10 @@ from typing import Any
 
 import yaml
 
-from devkit import ROOT
+from devkit import ROOT, bytecode
+from devkit.project import copy_project
 from goldenpath.localservice import TrainedRepo, trained_repo
+from goldenpath.proc import run
 
 RENDERED = ("copier.yml", "templates", "hooks")
 
@@ -89,6 +91,20 @@ class Environments:
         home.mkdir(parents=True, exist_ok=True)
         (home / "models").symlink_to(Path(trained.env["BENTOML_HOME"]) / "models")
         return dataclasses.replace(trained, env={**trained.env, "BENTOML_HOME": str(home)})
+
+    def share_bytecode(self) -> None:
+        """Once per run, before the first generated environment: the generated lock's libraries
+        compiled into uv's cache, so no environment compiles them again (devkit/bytecode.py)."""
+        folder = self.root / "bytecode"
+        with _locked(folder):
+            if (folder / "done").is_file():
+                return
+            shutil.rmtree(folder, ignore_errors=True)
+            repo = copy_project(folder / "repo")
+            run(["make", "setup"], cwd=repo, echo=False)
+            linked = bytecode.share(repo)
+            shutil.rmtree(repo)
+            (folder / "done").write_text(f"{linked} compiled files linked into uv's cache\n")
 
     def _trained(self, answers: dict[str, Any]) -> TrainedRepo:
         name = key(answers)

@@ -38,6 +38,13 @@ def environments(tmp_path_factory, worker_id: str) -> Environments:
     return Environments((base if worker_id == "master" else base.parent) / "environments")
 
 
+@pytest.fixture(scope="session")
+def shared_bytecode(environments: Environments) -> None:
+    """The generated lock's libraries compiled once into uv's cache for the whole run, before any
+    generated repo installs them (devkit/bytecode.py). The generated and system tiers use it."""
+    environments.share_bytecode()
+
+
 # Heaviest tiers first: the two workers then finish together, instead of one idling while the other
 # runs the last long module. The sort is stable, so a module's own order is kept.
 TIER_ORDER = ("system", "generated", "render", "unit")

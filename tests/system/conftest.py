@@ -12,3 +12,8 @@ def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
     for item in items:
         if item.path.is_relative_to(HERE):
             item.add_marker(pytest.mark.system)
+
+
+@pytest.fixture(scope="session", autouse=True)
+def _compiled_once(shared_bytecode: None) -> None:
+    """Every test of this tier installs generated repos: compile their libraries once first."""
